@@ -1,0 +1,334 @@
+//! The command line: raw options (clap) turned into one validated configuration.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::facts::Target;
+use crate::rules::{self, Catalog, Rule, Severity};
+use crate::version::Version;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "node-preflight",
+    version,
+    about = "Tells whether a Linux machine is ready to be a Kubernetes node, and exactly why not.",
+    long_about = "Tells whether a Linux machine is ready to be a Kubernetes node, and exactly why not.\n\n\
+        With no subcommand it checks this machine and prints a table. Exit codes: 0 nothing at or \
+        above --fail-on failed; 1 something did; 2 the invocation or a checks file was wrong.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check the machine (the default)
+    Check(CheckArgs),
+    /// Print the catalog of checks
+    List(ListArgs),
+    /// Print one check's rationale, documentation and remedy
+    Explain(ExplainArgs),
+    /// Print every gathered fact with its provenance, as JSON
+    Facts(FactsArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct HostArgs {
+    /// Check a copied or mounted root filesystem instead of this machine
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CatalogArgs {
+    /// Add the checks of every *.toml file in DIR to the built-in catalog
+    #[arg(long, value_name = "DIR")]
+    pub checks: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TargetArgs {
+    /// The Kubernetes version to check for (default: the newest the catalog knows)
+    #[arg(long, value_name = "X.Y")]
+    pub kubernetes_version: Option<String>,
+
+    /// The node's role: control-plane nodes need more CPUs and memory
+    #[arg(long, value_enum, default_value_t = Role::Worker)]
+    pub role: Role,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub host: HostArgs,
+
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Report format
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+
+    /// Write the report to FILE instead of standard output (a summary goes to standard error)
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
+    /// Run only the checks whose ids match these globs (comma-separated)
+    #[arg(long, value_name = "GLOB,...", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// Leave out the checks whose ids match these globs (comma-separated)
+    #[arg(long, value_name = "GLOB,...", value_delimiter = ',')]
+    pub skip: Vec<String>,
+
+    /// Report these checks but keep them out of the exit code (`all` for every check)
+    #[arg(long, value_name = "ID,...|all", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+
+    /// The lowest severity that makes the exit code 1
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+    pub output: ListFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// The check's id, as `list` shows it
+    pub id: String,
+
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct FactsArgs {
+    #[command(flatten)]
+    pub host: HostArgs,
+
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Junit,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Error,
+    Warning,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    ControlPlane,
+    Worker,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::ControlPlane => "control-plane",
+            Role::Worker => "worker",
+        }
+    }
+}
+
+/// An invocation that cannot run: exit code 2, nothing checked.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Which checks `--ignore` keeps out of the exit code.
+#[derive(Clone, Debug)]
+pub enum Ignore {
+    None,
+    All,
+    Ids(Vec<String>),
+}
+
+impl Ignore {
+    pub fn contains(&self, id: &str) -> bool {
+        match self {
+            Ignore::None => false,
+            Ignore::All => true,
+            Ignore::Ids(ids) => ids.iter().any(|i| i == id),
+        }
+    }
+}
+
+/// A `check` invocation, validated: everything the run needs, nothing left to parse.
+pub struct CheckConfig {
+    pub root: Option<PathBuf>,
+    pub catalog: Catalog,
+    /// Indexes into `catalog.rules` of the checks to run, in catalog order.
+    pub selected: Vec<usize>,
+    pub target: Target,
+    pub format: Format,
+    pub output_file: Option<PathBuf>,
+    pub ignore: Ignore,
+    pub fail_on: Severity,
+    pub color: bool,
+}
+
+impl CheckConfig {
+    pub fn selected_rules(&self) -> Vec<&Rule> {
+        self.selected
+            .iter()
+            .map(|&i| &self.catalog.rules[i])
+            .collect()
+    }
+}
+
+impl CheckArgs {
+    pub fn validate(self) -> Result<CheckConfig, UsageError> {
+        let root = validate_root(&self.host)?;
+        let catalog = load_catalog(&self.catalog)?;
+        let target = validate_target(&self.target, &catalog)?;
+        let only = globs("--only", &self.only)?;
+        let skip = globs("--skip", &self.skip)?;
+        let selected: Vec<usize> = catalog
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| only.as_ref().is_none_or(|g| g.is_match(&r.id)))
+            .filter(|(_, r)| !skip.as_ref().is_some_and(|g| g.is_match(&r.id)))
+            .map(|(i, _)| i)
+            .collect();
+        if selected.is_empty() {
+            return Err(UsageError(
+                "no check is selected: --only/--skip leave nothing to run (`node-preflight list` shows the ids)".into(),
+            ));
+        }
+        let ignore = validate_ignore(&self.ignore, &catalog)?;
+        let color = self.output == Format::Table
+            && self.output_file.is_none()
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Ok(CheckConfig {
+            root,
+            catalog,
+            selected,
+            target,
+            format: self.output,
+            output_file: self.output_file,
+            ignore,
+            fail_on: match self.fail_on {
+                FailOn::Error => Severity::Error,
+                FailOn::Warning => Severity::Warning,
+            },
+            color,
+        })
+    }
+}
+
+pub fn validate_root(args: &HostArgs) -> Result<Option<PathBuf>, UsageError> {
+    match &args.root {
+        Some(dir) if !dir.is_dir() => Err(UsageError(format!(
+            "--root {}: not a directory",
+            dir.display()
+        ))),
+        other => Ok(other.clone()),
+    }
+}
+
+pub fn load_catalog(args: &CatalogArgs) -> Result<Catalog, UsageError> {
+    let extra = match &args.checks {
+        Some(dir) => rules::read_checks_dir(dir).map_err(|e| UsageError(e.to_string()))?,
+        None => Vec::new(),
+    };
+    Catalog::load(&extra).map_err(|e| UsageError(format!("invalid checks:\n{e}")))
+}
+
+pub fn validate_target(args: &TargetArgs, catalog: &Catalog) -> Result<Target, UsageError> {
+    let (kubernetes_version, source) = match &args.kubernetes_version {
+        Some(v) => (
+            v.parse::<Version>()
+                .map_err(|e| UsageError(format!("--kubernetes-version: {e}")))?,
+            "--kubernetes-version".to_string(),
+        ),
+        None => (
+            catalog.newest_kubernetes(),
+            "default: the newest version the catalog knows".to_string(),
+        ),
+    };
+    Ok(Target {
+        kubernetes_version,
+        kubernetes_version_source: source,
+        role: args.role,
+    })
+}
+
+fn globs(flag: &str, patterns: &[String]) -> Result<Option<GlobSet>, UsageError> {
+    let patterns: Vec<&String> = patterns.iter().filter(|p| !p.trim().is_empty()).collect();
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = GlobSetBuilder::new();
+    for p in patterns {
+        let glob = Glob::new(p.trim()).map_err(|e| UsageError(format!("{flag} {p}: {e}")))?;
+        builder.add(glob);
+    }
+    builder
+        .build()
+        .map(Some)
+        .map_err(|e| UsageError(format!("{flag}: {e}")))
+}
+
+fn validate_ignore(ids: &[String], catalog: &Catalog) -> Result<Ignore, UsageError> {
+    let ids: Vec<String> = ids
+        .iter()
+        .map(|i| i.trim().to_string())
+        .filter(|i| !i.is_empty())
+        .collect();
+    if ids.is_empty() {
+        return Ok(Ignore::None);
+    }
+    if ids.iter().any(|i| i.eq_ignore_ascii_case("all")) {
+        return Ok(Ignore::All);
+    }
+    let unknown: Vec<&str> = ids
+        .iter()
+        .filter(|i| catalog.get(i).is_none())
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(UsageError(format!(
+            "--ignore: no check has the id {} (`node-preflight list` shows the ids)",
+            unknown.join(", ")
+        )));
+    }
+    Ok(Ignore::Ids(ids))
+}

@@ -1,0 +1,125 @@
+//! The subcommands.
+
+use std::io::Write;
+
+use anyhow::Context;
+
+use crate::cli::{
+    self, CheckConfig, ExplainArgs, FactsArgs, Format, ListArgs, ListFormat, UsageError,
+};
+use crate::facts::{self, FactRequest};
+use crate::host::{FsHost, Host};
+use crate::report::{self, HostInfo, Report, Summary, TargetInfo, Tool};
+use crate::rules::eval::evaluate_all;
+use crate::rules::Catalog;
+
+fn open_host(root: &Option<std::path::PathBuf>) -> FsHost {
+    match root {
+        Some(dir) => FsHost::under(dir),
+        None => FsHost::live(),
+    }
+}
+
+/// Gathers the facts the selected checks need, evaluates them and writes the report.
+pub fn check(config: CheckConfig) -> anyhow::Result<u8> {
+    let host = open_host(&config.root);
+    let report = build_report(&host, &config);
+    let rendered = match config.format {
+        Format::Table => report::table::render(&report, config.color),
+        Format::Json => report::json::render(&report),
+        Format::Junit => report::junit::render(&report),
+    };
+    match &config.output_file {
+        Some(path) => {
+            std::fs::write(path, rendered)
+                .with_context(|| format!("cannot write the report to {}", path.display()))?;
+            eprintln!("{}", report::table::summary_line(&report.summary));
+        }
+        None => write_stdout(&rendered)?,
+    }
+    Ok(report.summary.exit_code as u8)
+}
+
+/// The report of a check run on a host.
+pub fn build_report(host: &dyn Host, config: &CheckConfig) -> Report {
+    let rules = config.selected_rules();
+    let request = FactRequest::new(Catalog::facts_of(rules.iter().copied()));
+    let facts = facts::gather(host, &request, &config.target);
+    let version = config.target.kubernetes_version;
+    let mut checks = evaluate_all(&rules, &facts, version, &|id| config.ignore.contains(id));
+    report::sort_by_category(&mut checks);
+    let summary = Summary::of(&checks, config.fail_on);
+    Report {
+        schema: report::SCHEMA,
+        tool: Tool::default(),
+        host: HostInfo::from_facts(host.describe(), &facts),
+        target: TargetInfo {
+            kubernetes_version: version.to_string(),
+            kubernetes_version_source: config.target.kubernetes_version_source.clone(),
+            role: config.target.role.as_str().to_string(),
+            fail_on: config.fail_on,
+        },
+        summary,
+        checks,
+    }
+}
+
+pub fn list(args: ListArgs) -> anyhow::Result<u8> {
+    let catalog = cli::load_catalog(&args.catalog)?;
+    let out = match args.output {
+        ListFormat::Table => report::table::render_catalog(&catalog),
+        ListFormat::Json => {
+            let rows: Vec<serde_json::Value> = catalog
+                .rules
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id, "title": r.title, "category": r.category,
+                        "severity": r.severity, "docs": r.docs,
+                    })
+                })
+                .collect();
+            format!("{}\n", serde_json::to_string_pretty(&rows)?)
+        }
+    };
+    write_stdout(&out)?;
+    Ok(0)
+}
+
+pub fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
+    let catalog = cli::load_catalog(&args.catalog)?;
+    let rule = catalog.get(&args.id).ok_or_else(|| {
+        UsageError(format!(
+            "no check has the id {} (`node-preflight list` shows the ids)",
+            args.id
+        ))
+    })?;
+    write_stdout(&report::table::render_explain(rule))?;
+    Ok(0)
+}
+
+/// Every fact the catalog can use, gathered, as JSON.
+pub fn facts(args: FactsArgs) -> anyhow::Result<u8> {
+    let root = cli::validate_root(&args.host)?;
+    let catalog = cli::load_catalog(&args.catalog)?;
+    let target = cli::validate_target(&args.target, &catalog)?;
+    let host = open_host(&root);
+    let request = FactRequest::new(Catalog::facts_of(&catalog.rules));
+    let facts = facts::gather(&host, &request, &target);
+    let map: serde_json::Map<String, serde_json::Value> = facts
+        .iter()
+        .map(|(name, fact)| Ok((name.clone(), serde_json::to_value(fact)?)))
+        .collect::<Result<_, serde_json::Error>>()?;
+    let out = serde_json::json!({ "host": host.describe(), "facts": map });
+    write_stdout(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
+    Ok(0)
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth a message.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}

@@ -1,0 +1,273 @@
+//! cgroups: the mode (v1, v2 or hybrid) and the controllers available.
+//!
+//! Facts: `cgroup.mode`, `cgroup.controllers`, `cgroup.missing_required_controllers`,
+//! `cgroup.missing_optional_controllers`. The controller lists are Kubernetes'
+//! system-validators' (`validators/types_unix.go`).
+
+use std::io::BufReader;
+
+use procfs_core::{CGroupControllers, FromBufRead};
+
+use super::{Fact, FactRequest, FactSet, Provenance};
+use crate::host::Host;
+
+const PROC_MOUNTS: &str = "/proc/mounts";
+const MOUNTINFO: &str = "/proc/self/mountinfo";
+const PROC_CGROUPS: &str = "/proc/cgroups";
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+const V2_CONTROLLERS: &str = "/sys/fs/cgroup/cgroup.controllers";
+
+const REQUIRED_V1: &[&str] = &[
+    "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids",
+];
+const OPTIONAL_V1: &[&str] = &["hugetlb", "blkio"];
+const REQUIRED_V2: &[&str] = &["cpu", "cpuset", "devices", "freezer", "memory", "pids"];
+const OPTIONAL_V2: &[&str] = &["hugetlb", "io"];
+/// On cgroup v2 the kernel always provides these; they never appear in cgroup.controllers.
+const IMPLICIT_V2: &[&str] = &["devices", "freezer"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    V1,
+    V2,
+    Hybrid,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::V1 => "v1",
+            Mode::V2 => "v2",
+            Mode::Hybrid => "hybrid",
+        }
+    }
+}
+
+/// One mount, with its mount point unescaped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mount {
+    pub mount_point: String,
+    pub fs_type: String,
+    /// 1-based line in the file it came from.
+    pub line: u32,
+}
+
+pub fn gather(host: &dyn Host, _request: &FactRequest) -> FactSet {
+    let mut facts = FactSet::default();
+    let (mode, mode_fact) = match read_mounts(host) {
+        Ok((path, mounts)) => match detect_mode(&mounts) {
+            Some((mode, m)) => (
+                Some(mode),
+                Fact::known(
+                    mode.as_str(),
+                    Provenance::line(path, m.line)
+                        .with_note(format!("{} on {}", m.fs_type, m.mount_point)),
+                ),
+            ),
+            None => (
+                None,
+                Fact::unknown(format!("{path}: no cgroup filesystem is mounted")),
+            ),
+        },
+        Err(reason) => (None, Fact::unknown(reason)),
+    };
+    facts.insert("cgroup.mode", mode_fact);
+
+    let (controllers, missing_required, missing_optional) = match mode {
+        Some(mode) => {
+            let (required, optional) = match mode {
+                Mode::V2 => (REQUIRED_V2, OPTIONAL_V2),
+                Mode::V1 | Mode::Hybrid => (REQUIRED_V1, OPTIONAL_V1),
+            };
+            match controllers(host, mode) {
+                Ok((names, source)) => {
+                    let missing = |wanted: &[&str]| -> Vec<String> {
+                        wanted
+                            .iter()
+                            .filter(|c| !names.iter().any(|n| n == *c))
+                            .map(|c| c.to_string())
+                            .collect()
+                    };
+                    let provenance = Provenance::file(source);
+                    (
+                        Fact::known(names.clone(), provenance.clone()),
+                        Fact::known(missing(required), provenance.clone()),
+                        Fact::known(missing(optional), provenance),
+                    )
+                }
+                Err(reason) => (
+                    Fact::unknown(reason.clone()),
+                    Fact::unknown(reason.clone()),
+                    Fact::unknown(reason),
+                ),
+            }
+        }
+        None => {
+            let reason = "the cgroup mode is not known".to_string();
+            (
+                Fact::unknown(reason.clone()),
+                Fact::unknown(reason.clone()),
+                Fact::unknown(reason),
+            )
+        }
+    };
+    facts.insert("cgroup.controllers", controllers);
+    facts.insert("cgroup.missing_required_controllers", missing_required);
+    facts.insert("cgroup.missing_optional_controllers", missing_optional);
+    facts
+}
+
+/// `/proc/mounts`, or the mountinfo format when only that was captured.
+fn read_mounts(host: &dyn Host) -> Result<(&'static str, Vec<Mount>), String> {
+    match host.read(PROC_MOUNTS) {
+        Ok(bytes) => Ok((PROC_MOUNTS, parse_mounts(&String::from_utf8_lossy(&bytes)))),
+        Err(e) if e.is_not_found() => match host.read(MOUNTINFO) {
+            Ok(bytes) => Ok((MOUNTINFO, parse_mountinfo(&String::from_utf8_lossy(&bytes)))),
+            Err(e2) if e2.is_not_found() => {
+                Err(format!("neither {PROC_MOUNTS} nor {MOUNTINFO} exists"))
+            }
+            Err(e2) => Err(e2.to_string()),
+        },
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The kubelet's own test (libcontainer's IsCgroup2UnifiedMode) is the filesystem type at
+/// /sys/fs/cgroup: cgroup2 is v2; a tmpfs of v1 hierarchies is v1, or hybrid when a cgroup2
+/// hierarchy is also mounted (systemd puts it at /sys/fs/cgroup/unified).
+pub fn detect_mode(mounts: &[Mount]) -> Option<(Mode, &Mount)> {
+    // The last mount at a path is the one in effect.
+    let root = mounts.iter().rev().find(|m| m.mount_point == CGROUP_ROOT);
+    if let Some(root) = root {
+        if root.fs_type == "cgroup2" {
+            return Some((Mode::V2, root));
+        }
+    }
+    let under_root = |m: &&Mount| m.mount_point.starts_with("/sys/fs/cgroup/");
+    let v2_inside = mounts
+        .iter()
+        .filter(under_root)
+        .find(|m| m.fs_type == "cgroup2");
+    let v1 = mounts
+        .iter()
+        .filter(under_root)
+        .find(|m| m.fs_type == "cgroup");
+    match (v1, v2_inside) {
+        (Some(_), Some(v2)) => Some((Mode::Hybrid, v2)),
+        (Some(v1), None) => Some((Mode::V1, root.unwrap_or(v1))),
+        _ => None,
+    }
+}
+
+/// Parses `/proc/mounts` (fstab format). Hand-written rather than procfs-core's: that parser
+/// fails the whole file on one odd line and leaves `\040` (space) escaped, and unescaping
+/// after it would turn an escaped backslash followed by `040` into a space.
+pub fn parse_mounts(text: &str) -> Vec<Mount> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let mut fields = line.split_ascii_whitespace();
+            let _source = fields.next()?;
+            let mount_point = fields.next()?;
+            let fs_type = fields.next()?;
+            Some(Mount {
+                mount_point: unescape(mount_point),
+                fs_type: unescape(fs_type),
+                line: i as u32 + 1,
+            })
+        })
+        .collect()
+}
+
+/// Parses mountinfo: `id parent maj:min root mount-point options [optional...] - type ...`.
+pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let (left, right) = line.split_once(" - ")?;
+            let mount_point = left.split_ascii_whitespace().nth(4)?;
+            let fs_type = right.split_ascii_whitespace().next()?;
+            Some(Mount {
+                mount_point: unescape(mount_point),
+                fs_type: unescape(fs_type),
+                line: i as u32 + 1,
+            })
+        })
+        .collect()
+}
+
+/// The kernel writes space, tab, newline and backslash in mount fields as `\ooo` octal.
+fn unescape(field: &str) -> String {
+    if !field.contains('\\') {
+        return field.to_string();
+    }
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && i + 3 < bytes.len() {
+            let digits = &bytes[i + 1..i + 4];
+            if digits.iter().all(|d| (b'0'..=b'7').contains(d)) {
+                let value = digits
+                    .iter()
+                    .fold(0u32, |acc, d| acc * 8 + u32::from(d - b'0'));
+                if let Ok(byte) = u8::try_from(value) {
+                    out.push(byte);
+                    i += 4;
+                    continue;
+                }
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn controllers(host: &dyn Host, mode: Mode) -> Result<(Vec<String>, &'static str), String> {
+    if mode == Mode::V2 {
+        let text = host.read_text(V2_CONTROLLERS).map_err(|e| e.to_string())?;
+        let mut names: Vec<String> = IMPLICIT_V2.iter().map(|c| c.to_string()).collect();
+        names.extend(text.split_whitespace().map(str::to_string));
+        names.sort();
+        names.dedup();
+        return Ok((names, V2_CONTROLLERS));
+    }
+    let bytes = host.read(PROC_CGROUPS).map_err(|e| e.to_string())?;
+    let parsed = CGroupControllers::from_buf_read(BufReader::new(bytes.as_slice()))
+        .map_err(|e| format!("{PROC_CGROUPS}: cannot parse: {e}"))?;
+    let mut names: Vec<String> = parsed
+        .0
+        .into_iter()
+        .filter(|c| c.enabled)
+        .map(|c| c.name)
+        .collect();
+    names.sort();
+    Ok((names, PROC_CGROUPS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_are_undone_once() {
+        assert_eq!(unescape(r"/var/lib/a\040b"), "/var/lib/a b");
+        assert_eq!(unescape(r"tab\011x"), "tab\tx");
+        // An escaped backslash followed by the text 040 stays a backslash and 040.
+        assert_eq!(unescape(r"a\134040"), r"a\040");
+        assert_eq!(unescape(r"trailing\04"), r"trailing\04");
+    }
+
+    #[test]
+    fn modes() {
+        let v2 = parse_mounts("cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n");
+        assert_eq!(detect_mode(&v2).unwrap().0, Mode::V2);
+        let hybrid = parse_mounts(
+            "tmpfs /sys/fs/cgroup tmpfs rw 0 0\ncgroup /sys/fs/cgroup/cpu cgroup rw,cpu 0 0\ncgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0\n",
+        );
+        let (mode, m) = detect_mode(&hybrid).unwrap();
+        assert_eq!((mode, m.line), (Mode::Hybrid, 3));
+        assert!(detect_mode(&parse_mounts("proc /proc proc rw 0 0\n")).is_none());
+    }
+}

@@ -1,0 +1,255 @@
+//! The running kernel: release, module support, loaded and built-in modules, build config.
+//!
+//! Facts: `kernel.release`, `kernel.modules_supported`, `module.<name>.loaded`,
+//! `module.<name>.builtin`, `module.<name>.available`, `kconfig.<NAME>`, and the missing
+//! option lists `kernel.config.missing_required.{common,cgroup_v1,cgroup_v2}` and
+//! `kernel.config.missing_optional` (the derived `kernel.config.missing_required` picks the
+//! list for the host's cgroup mode).
+
+use std::cell::OnceCell;
+use std::collections::HashMap;
+
+use procfs_core::{FromBufRead, KernelModules};
+
+use super::kconfig::{self, LoadedConfig, Setting};
+use super::{Fact, FactRequest, FactSet, Provenance};
+use crate::host::Host;
+
+const PROC_MODULES: &str = "/proc/modules";
+const OSRELEASE: &str = "/proc/sys/kernel/osrelease";
+
+/// The kernel config symbol that builds a module in, and a path that exists once the
+/// module's code runs (loaded or built in), for the modules rules ask about.
+const MODULE_EVIDENCE: &[(&str, &str, Option<&str>)] = &[
+    ("overlay", "OVERLAY_FS", None),
+    (
+        "br_netfilter",
+        "BRIDGE_NETFILTER",
+        Some("/proc/sys/net/bridge"),
+    ),
+    ("bridge", "BRIDGE", None),
+    ("ip_tables", "IP_NF_IPTABLES", None),
+    ("iptable_nat", "IP_NF_NAT", None),
+    ("nf_conntrack", "NF_CONNTRACK", None),
+    ("ip_vs", "IP_VS", None),
+    ("veth", "VETH", None),
+];
+
+pub const CONFIG_LISTS: &[&str] = &[
+    "kernel.config.missing_required.common",
+    "kernel.config.missing_required.cgroup_v1",
+    "kernel.config.missing_required.cgroup_v2",
+    "kernel.config.missing_optional",
+];
+
+pub fn gather(host: &dyn Host, request: &FactRequest) -> FactSet {
+    let mut facts = FactSet::default();
+    let release = match host.read_text(OSRELEASE) {
+        Ok(text) => Ok(text.trim().to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    facts.insert(
+        "kernel.release",
+        match &release {
+            Ok(r) => Fact::known(r.as_str(), Provenance::file(OSRELEASE)),
+            Err(e) => Fact::unknown(e.clone()),
+        },
+    );
+
+    let config = LazyConfig {
+        host,
+        release: release.as_deref().map_err(Clone::clone),
+        cell: OnceCell::new(),
+    };
+
+    let modules = loaded_modules(host);
+    facts.insert(
+        "kernel.modules_supported",
+        match &modules {
+            Loaded::Modules(_) => Fact::known(true, Provenance::file(PROC_MODULES)),
+            Loaded::NoModuleSupport => Fact::known(
+                false,
+                Provenance::file(PROC_MODULES)
+                    .with_note("absent: the kernel is built without module support"),
+            ),
+            Loaded::Unreadable(e) => Fact::unknown(e.clone()),
+        },
+    );
+
+    for name in request.middle_params("module.") {
+        let loaded = match &modules {
+            Loaded::Modules(m) => {
+                Fact::known(m.contains_key(&name), Provenance::file(PROC_MODULES))
+            }
+            Loaded::NoModuleSupport => Fact::known(
+                false,
+                Provenance::file(PROC_MODULES).with_note("no module support, nothing is loaded"),
+            ),
+            Loaded::Unreadable(e) => Fact::unknown(e.clone()),
+        };
+        let builtin = builtin(host, &name, release.as_deref().ok(), &modules, &config);
+        let available = match (loaded.as_bool(), builtin.as_bool()) {
+            (Some(true), _) => loaded.clone(),
+            (_, Some(true)) => builtin.clone(),
+            (Some(false), Some(false)) => Fact::known(
+                false,
+                Provenance::default().with_note(format!(
+                    "not loaded ({}) and not built in ({})",
+                    loaded.provenance, builtin.provenance
+                )),
+            ),
+            _ => Fact::unknown(match (&loaded.state, &builtin.state) {
+                (super::FactState::Unknown(r), _) | (_, super::FactState::Unknown(r)) => r.clone(),
+                _ => "cannot tell".to_string(),
+            }),
+        };
+        facts.insert(format!("module.{name}.loaded"), loaded);
+        facts.insert(format!("module.{name}.builtin"), builtin);
+        facts.insert(format!("module.{name}.available"), available);
+    }
+
+    let options: Vec<&str> = request.params("kconfig.").collect();
+    let wants_lists = CONFIG_LISTS.iter().any(|n| request.contains(n))
+        || request.contains("kernel.config.missing_required");
+    if options.is_empty() && !wants_lists {
+        return facts;
+    }
+    match config.get() {
+        Ok(cfg) => {
+            for name in options {
+                let fact = match cfg.get(name) {
+                    Some(setting) => Fact::known(setting.as_str(), Provenance::file(&cfg.path)),
+                    None => Fact::absent(Provenance::file(&cfg.path).with_note("not set")),
+                };
+                facts.insert(format!("kconfig.{name}"), fact);
+            }
+            let lists = [
+                kconfig::REQUIRED,
+                kconfig::REQUIRED_CGROUP_V1,
+                kconfig::REQUIRED_CGROUP_V2,
+                kconfig::OPTIONAL,
+            ];
+            for (fact_name, list) in CONFIG_LISTS.iter().zip(lists) {
+                facts.insert(
+                    *fact_name,
+                    Fact::known(cfg.missing(list), Provenance::file(&cfg.path)),
+                );
+            }
+        }
+        Err(reason) => {
+            for name in options {
+                facts.insert(format!("kconfig.{name}"), Fact::unknown(reason.clone()));
+            }
+            for fact_name in CONFIG_LISTS {
+                facts.insert(*fact_name, Fact::unknown(reason.clone()));
+            }
+        }
+    }
+    facts
+}
+
+/// The kernel config, read on first use: decompressing /proc/config.gz is the costliest
+/// read here, so it happens only when a fact needs it.
+struct LazyConfig<'a> {
+    host: &'a dyn Host,
+    release: Result<&'a str, String>,
+    cell: OnceCell<Result<LoadedConfig, String>>,
+}
+
+impl LazyConfig<'_> {
+    fn get(&self) -> &Result<LoadedConfig, String> {
+        self.cell.get_or_init(|| match &self.release {
+            Ok(release) => kconfig::load(self.host, release),
+            Err(e) => Err(format!("cannot look for the kernel config: {e}")),
+        })
+    }
+}
+
+enum Loaded {
+    Modules(HashMap<String, procfs_core::KernelModule>),
+    NoModuleSupport,
+    Unreadable(String),
+}
+
+fn loaded_modules(host: &dyn Host) -> Loaded {
+    match host.read(PROC_MODULES) {
+        Ok(bytes) => match KernelModules::from_buf_read(bytes.as_slice()) {
+            Ok(m) => Loaded::Modules(m.0),
+            Err(e) => Loaded::Unreadable(format!("{PROC_MODULES}: cannot parse: {e}")),
+        },
+        Err(e) if e.is_not_found() => Loaded::NoModuleSupport,
+        Err(e) => Loaded::Unreadable(e.to_string()),
+    }
+}
+
+/// Whether a module is built into the kernel, from the cheapest evidence first:
+/// `modules.builtin`, `/sys/module/NAME` without `initstate` (built-in modules have no
+/// load state), a path only the module's code creates when it is not loaded, and last the
+/// kernel config (`CONFIG_X=y`).
+fn builtin(
+    host: &dyn Host,
+    name: &str,
+    release: Option<&str>,
+    modules: &Loaded,
+    config: &LazyConfig<'_>,
+) -> Fact {
+    let evidence = MODULE_EVIDENCE.iter().find(|(m, _, _)| *m == name);
+    let mut consulted: Vec<String> = Vec::new();
+    if let Some(release) = release {
+        let path = format!("/lib/modules/{release}/modules.builtin");
+        match host.read_text(&path) {
+            Ok(text) => {
+                let wanted = format!("/{name}.ko");
+                let underscored = format!("/{}.ko", name.replace('_', "-"));
+                if let Some((i, _)) = text.lines().enumerate().find(|(_, l)| {
+                    let l = l.trim();
+                    l.ends_with(&wanted) || l.ends_with(&underscored) || l == &wanted[1..]
+                }) {
+                    return Fact::known(true, Provenance::line(path, i as u32 + 1));
+                }
+                consulted.push(format!("not in {path}"));
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => consulted.push(e.to_string()),
+        }
+    }
+    let is_loaded = matches!(modules, Loaded::Modules(m) if m.contains_key(name));
+    let sys_module = format!("/sys/module/{name}");
+    if !is_loaded && host.exists(&sys_module).unwrap_or(false) {
+        let initstate = format!("{sys_module}/initstate");
+        if !host.exists(&initstate).unwrap_or(true) {
+            return Fact::known(
+                true,
+                Provenance::file(sys_module).with_note("present without initstate"),
+            );
+        }
+    }
+    if let Some((_, _, Some(marker))) = evidence {
+        if !is_loaded && host.exists(marker).unwrap_or(false) {
+            return Fact::known(
+                true,
+                Provenance::file(*marker).with_note(format!("exists while {name} is not loaded")),
+            );
+        }
+    }
+    if let Some((_, symbol, _)) = evidence {
+        match config.get() {
+            Ok(cfg) => {
+                let setting = cfg.get(symbol);
+                let builtin = setting == Some(Setting::BuiltIn);
+                let shown = setting.map_or("not set".to_string(), |s| format!("={}", s.as_str()));
+                return Fact::known(
+                    builtin,
+                    Provenance::file(&cfg.path).with_note(format!("CONFIG_{symbol}{shown}")),
+                );
+            }
+            Err(reason) => consulted.push(reason.clone()),
+        }
+    }
+    let note = if consulted.is_empty() {
+        "no evidence of it in modules.builtin, /sys/module or the kernel config".to_string()
+    } else {
+        consulted.join("; ")
+    };
+    Fact::known(false, Provenance::default().with_note(note))
+}

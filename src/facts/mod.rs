@@ -1,0 +1,327 @@
+//! Facts: what a run learns about a host, each with where it came from.
+//!
+//! Facts are gathered once per run. Each group reads its part of the host independently of
+//! the others, so the groups run in parallel; facts that combine groups (the recommended
+//! cgroup driver needs both the init system and the cgroup mode) are derived afterwards.
+//! A fact that could not be read is [`FactState::Unknown`] with the reason, never a default.
+
+pub mod cgroups;
+pub mod confdirs;
+pub mod derived;
+pub mod kconfig;
+pub mod kernel;
+pub mod modules_load;
+pub mod registry;
+pub mod sysctl;
+pub mod system;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use rayon::prelude::*;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+use crate::host::Host;
+
+/// A fact's value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    Bool(bool),
+    Int(i64),
+    Str(String),
+    List(Vec<String>),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Str(s) => f.write_str(s),
+            Value::List(items) if items.is_empty() => f.write_str("(none)"),
+            Value::List(items) => f.write_str(&items.join(", ")),
+        }
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Str(s.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Str(s)
+    }
+}
+impl From<Vec<String>> for Value {
+    fn from(v: Vec<String>) -> Self {
+        Value::List(v)
+    }
+}
+
+/// Where a fact came from: a file (and line), or a description of how it was decided.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// How the source decided it, where that is not obvious ("overrides 1 set at …").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Provenance {
+    pub fn file(path: impl Into<String>) -> Self {
+        Provenance {
+            source: path.into(),
+            ..Provenance::default()
+        }
+    }
+
+    pub fn line(path: impl Into<String>, line: u32) -> Self {
+        Provenance {
+            source: path.into(),
+            line: Some(line),
+            note: None,
+        }
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+}
+
+impl fmt::Display for Provenance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(note) = &self.note {
+            if self.source.is_empty() {
+                f.write_str(note)?;
+            } else {
+                write!(f, " ({note})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What is known of a fact.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FactState {
+    Known(Value),
+    /// Looked for, and not there (a sysctl no file sets, a kernel option not in the config).
+    Absent,
+    /// Could not be read or worked out; the string says why.
+    Unknown(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fact {
+    pub state: FactState,
+    pub provenance: Provenance,
+}
+
+impl Fact {
+    pub fn known(value: impl Into<Value>, provenance: Provenance) -> Self {
+        Fact {
+            state: FactState::Known(value.into()),
+            provenance,
+        }
+    }
+
+    pub fn absent(provenance: Provenance) -> Self {
+        Fact {
+            state: FactState::Absent,
+            provenance,
+        }
+    }
+
+    pub fn unknown(reason: impl Into<String>) -> Self {
+        Fact {
+            state: FactState::Unknown(reason.into()),
+            provenance: Provenance::default(),
+        }
+    }
+
+    pub fn value(&self) -> Option<&Value> {
+        match &self.state {
+            FactState::Known(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.value() {
+            Some(Value::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self.value() {
+            Some(Value::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The facts of one run, by name, in name order.
+#[derive(Clone, Debug, Default)]
+pub struct FactSet(BTreeMap<String, Fact>);
+
+impl FactSet {
+    pub fn insert(&mut self, name: impl Into<String>, fact: Fact) {
+        self.0.insert(name.into(), fact);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Fact> {
+        self.0.get(name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Fact)> {
+        self.0.iter()
+    }
+
+    pub fn extend(&mut self, other: FactSet) {
+        self.0.extend(other.0);
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// A fact's value as text, or `None` when it is not known.
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.get(name).and_then(Fact::value).map(Value::to_string)
+    }
+}
+
+/// The facts that the selected rules name: gatherers of parameterised facts (`sysctl.*`,
+/// `module.*`, `kconfig.*`) read only what is asked for.
+#[derive(Clone, Debug, Default)]
+pub struct FactRequest {
+    names: BTreeSet<String>,
+}
+
+impl FactRequest {
+    pub fn new<I, S>(names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        FactRequest {
+            names: names.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The parameters requested under a prefix: for `sysctl.runtime.` and the request
+    /// `sysctl.runtime.net.ipv4.ip_forward`, yields `net.ipv4.ip_forward`.
+    pub fn params<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.names
+            .iter()
+            .filter_map(move |n| n.strip_prefix(prefix))
+    }
+
+    /// Middle parameters of `prefix<param>.<suffix>` names (`module.overlay.loaded` → `overlay`).
+    pub fn middle_params(&self, prefix: &str) -> BTreeSet<String> {
+        self.params(prefix)
+            .filter_map(|rest| rest.split_once('.').map(|(p, _)| p.to_string()))
+            .collect()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.names.contains(name)
+    }
+}
+
+/// What the run is for: the target Kubernetes version and the node's role. These are facts
+/// too (`target.*`), so that `when` predicates use the same language as `expect`.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub kubernetes_version: crate::version::Version,
+    pub kubernetes_version_source: String,
+    pub role: crate::cli::Role,
+}
+
+/// Gathers every fact group in parallel, then the derived facts.
+pub fn gather(host: &dyn Host, request: &FactRequest, target: &Target) -> FactSet {
+    type Gatherer = fn(&dyn Host, &FactRequest) -> FactSet;
+    const GROUPS: &[Gatherer] = &[
+        kernel::gather,
+        sysctl::gather,
+        modules_load::gather,
+        cgroups::gather,
+        system::gather,
+    ];
+    let mut facts = GROUPS
+        .par_iter()
+        .map(|gather| gather(host, request))
+        .reduce(FactSet::default, |mut a, b| {
+            a.extend(b);
+            a
+        });
+    facts.insert(
+        "target.kubernetes_version",
+        Fact::known(
+            target.kubernetes_version.to_string(),
+            Provenance::file(target.kubernetes_version_source.clone()),
+        ),
+    );
+    facts.insert(
+        "target.role",
+        Fact::known(target.role.as_str(), Provenance::file("--role")),
+    );
+    derived::derive(&mut facts, request);
+    facts
+}
+
+impl Serialize for Fact {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Fact", 4)?;
+        match &self.state {
+            FactState::Known(v) => {
+                s.serialize_field("status", "known")?;
+                s.serialize_field("value", v)?;
+            }
+            FactState::Absent => {
+                s.serialize_field("status", "absent")?;
+                s.serialize_field("value", &None::<Value>)?;
+            }
+            FactState::Unknown(reason) => {
+                s.serialize_field("status", "unknown")?;
+                s.serialize_field("reason", reason)?;
+            }
+        }
+        if !self.provenance.source.is_empty() {
+            s.serialize_field("source", &self.provenance.source)?;
+        }
+        if let Some(line) = self.provenance.line {
+            s.serialize_field("line", &line)?;
+        }
+        if let Some(note) = &self.provenance.note {
+            s.serialize_field("note", note)?;
+        }
+        s.end()
+    }
+}

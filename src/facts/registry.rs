@@ -1,0 +1,153 @@
+//! Every fact name a rule may use. A rule that names anything else is refused when the
+//! catalog loads, so a typo cannot turn into a check that silently never passes.
+//!
+//! `<key>` stands for a dotted parameter (a sysctl key), `<name>` for one without dots.
+
+pub struct FactSpec {
+    pub name: &'static str,
+    pub about: &'static str,
+}
+
+const fn spec(name: &'static str, about: &'static str) -> FactSpec {
+    FactSpec { name, about }
+}
+
+pub const FACTS: &[FactSpec] = &[
+    spec(
+        "target.kubernetes_version",
+        "The Kubernetes version checked against (--kubernetes-version)",
+    ),
+    spec(
+        "target.role",
+        "The node's role: control-plane or worker (--role)",
+    ),
+    spec("kernel.release", "The running kernel's release (uname -r)"),
+    spec(
+        "kernel.modules_supported",
+        "Whether the kernel supports loadable modules",
+    ),
+    spec(
+        "module.<name>.loaded",
+        "Whether the module is loaded (/proc/modules)",
+    ),
+    spec(
+        "module.<name>.builtin",
+        "Whether the module is built into the kernel",
+    ),
+    spec("module.<name>.available", "Loaded or built in"),
+    spec(
+        "module.<name>.persisted",
+        "Listed in modules-load.d, so loaded at boot",
+    ),
+    spec(
+        "kconfig.<NAME>",
+        "A kernel build option (y, m or a value) from the kernel config",
+    ),
+    spec(
+        "kernel.config.missing_required",
+        "Required kernel options missing for this cgroup mode",
+    ),
+    spec(
+        "kernel.config.missing_required.common",
+        "Required kernel options missing, whatever the cgroup mode",
+    ),
+    spec(
+        "kernel.config.missing_required.cgroup_v1",
+        "Kernel options required on cgroup v1 that are missing",
+    ),
+    spec(
+        "kernel.config.missing_required.cgroup_v2",
+        "Kernel options required on cgroup v2 that are missing",
+    ),
+    spec(
+        "kernel.config.missing_optional",
+        "Optional kernel options that are missing",
+    ),
+    spec(
+        "sysctl.runtime.<key>",
+        "A kernel parameter's live value (/proc/sys)",
+    ),
+    spec(
+        "sysctl.persisted.<key>",
+        "A kernel parameter's value after a reboot (sysctl.d)",
+    ),
+    spec("cgroup.mode", "v1, v2 or hybrid"),
+    spec("cgroup.controllers", "The cgroup controllers available"),
+    spec(
+        "cgroup.missing_required_controllers",
+        "Required cgroup controllers that are missing",
+    ),
+    spec(
+        "cgroup.missing_optional_controllers",
+        "Optional cgroup controllers that are missing",
+    ),
+    spec(
+        "cgroup.recommended_driver",
+        "The cgroup driver the Kubernetes docs recommend for this host",
+    ),
+    spec("init.systemd", "Whether systemd is the init system (PID 1)"),
+    spec("init.pid1", "The name of PID 1"),
+    spec("swap.enabled", "Whether any swap is active"),
+    spec("swap.devices", "The active swap devices and files"),
+    spec("cpu.count", "The number of CPUs"),
+    spec("memory.total_mb", "Total memory in MiB (MemTotal)"),
+    spec("os.id", "The OS id (os-release ID)"),
+    spec("os.version_id", "The OS version (os-release VERSION_ID)"),
+    spec("os.pretty_name", "The OS name (os-release PRETTY_NAME)"),
+    spec("host.hostname", "The host name"),
+    spec(
+        "host.hostname_valid",
+        "Whether the host name is a valid node name (RFC 1123)",
+    ),
+];
+
+/// Whether `name` is a fact some gatherer provides.
+pub fn is_known(name: &str) -> bool {
+    FACTS.iter().any(|spec| matches(spec.name, name))
+}
+
+fn matches(pattern: &str, name: &str) -> bool {
+    let Some(open) = pattern.find('<') else {
+        return pattern == name;
+    };
+    let Some(close) = pattern.find('>') else {
+        return false;
+    };
+    let (prefix, placeholder, suffix) = (
+        &pattern[..open],
+        &pattern[open + 1..close],
+        &pattern[close + 1..],
+    );
+    let Some(middle) = name
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(suffix))
+    else {
+        return false;
+    };
+    let dotted = placeholder == "key";
+    !middle.is_empty()
+        && middle.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b))
+        })
+        && (dotted || !middle.contains('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(is_known("sysctl.runtime.net.ipv4.ip_forward"));
+        assert!(is_known("module.br_netfilter.available"));
+        assert!(!is_known("module.a.b.available"));
+        assert!(!is_known("module.overlay.availble"));
+        assert!(is_known("kconfig.OVERLAY_FS"));
+        assert!(!is_known("sysctl.runtime."));
+        assert!(is_known("cgroup.mode"));
+        assert!(!is_known("cgroup.mood"));
+    }
+}

@@ -1,0 +1,176 @@
+//! The one door to the machine.
+//!
+//! Every read that a fact gatherer makes goes through a [`Host`]: a file under a root, a
+//! directory listing, a symlink target. That is what lets every check run on a fixture tree
+//! and what will let a bundle hold exactly what a run read. No other module touches
+//! `std::fs` or the process environment.
+
+mod fs;
+
+use std::fmt;
+use std::sync::Mutex;
+
+pub use fs::FsHost;
+
+/// The largest file a host will read. Configuration files and /proc captures are far smaller;
+/// the bound keeps a hostile or mistaken path (a log, a disk image) from eating memory.
+pub const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
+
+/// What kind of filesystem object a path names (after following symlinks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    File,
+    Dir,
+    Socket,
+    Other,
+}
+
+/// One entry of a directory listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: String,
+    pub kind: FileKind,
+}
+
+/// Why a read failed. Always carries the path it was about.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct HostError {
+    pub path: String,
+    pub reason: ErrorReason,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorReason {
+    NotFound,
+    PermissionDenied,
+    /// The path names something that is not a regular file (a directory, a FIFO, a device).
+    NotAFile(&'static str),
+    NotADirectory,
+    TooLarge {
+        limit: u64,
+    },
+    InvalidUtf8,
+    /// A symlink chain that loops or leaves the root it was read under.
+    BadLink(String),
+    Io(String),
+}
+
+impl fmt::Display for ErrorReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorReason::NotFound => f.write_str("not found"),
+            ErrorReason::PermissionDenied => f.write_str("permission denied"),
+            ErrorReason::NotAFile(kind) => write!(f, "is a {kind}, not a regular file"),
+            ErrorReason::NotADirectory => f.write_str("not a directory"),
+            ErrorReason::TooLarge { limit } => write!(f, "larger than the {limit}-byte read limit"),
+            ErrorReason::InvalidUtf8 => f.write_str("not valid UTF-8 text"),
+            ErrorReason::BadLink(why) => write!(f, "symlink {why}"),
+            ErrorReason::Io(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl HostError {
+    pub fn new(path: impl Into<String>, reason: ErrorReason) -> Self {
+        HostError {
+            path: path.into(),
+            reason,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.reason == ErrorReason::NotFound
+    }
+}
+
+/// What kind of access was made, for the record a bundle is built from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AccessKind {
+    Read,
+    List,
+    Stat,
+    ReadLink,
+}
+
+/// One access a run made, and whether it succeeded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Access {
+    pub kind: AccessKind,
+    pub path: String,
+    /// `None` when it succeeded, otherwise why not.
+    pub error: Option<String>,
+}
+
+/// The record of every access made through a host, in order.
+#[derive(Debug, Default)]
+pub struct AccessLog(Mutex<Vec<Access>>);
+
+impl AccessLog {
+    pub fn push(&self, kind: AccessKind, path: &str, error: Option<&HostError>) {
+        let access = Access {
+            kind,
+            path: path.to_string(),
+            error: error.map(|e| e.reason.to_string()),
+        };
+        // A poisoned lock only means another thread panicked mid-push; the log is still usable.
+        let mut log = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        log.push(access);
+    }
+
+    pub fn snapshot(&self) -> Vec<Access> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Everything a fact gatherer may ask of a machine.
+///
+/// Paths are absolute paths *on the host being checked* (`/proc/modules`), whatever root
+/// the host is actually read from.
+pub trait Host: Sync {
+    /// Reads a whole regular file, at most [`MAX_FILE_SIZE`] bytes.
+    fn read(&self, path: &str) -> Result<Vec<u8>, HostError>;
+
+    /// Lists a directory, sorted by name.
+    fn list_dir(&self, path: &str) -> Result<Vec<DirEntry>, HostError>;
+
+    /// What the path names, following symlinks; `Ok(None)` when nothing is there.
+    fn kind(&self, path: &str) -> Result<Option<FileKind>, HostError>;
+
+    /// The target of a symlink, as written in the link.
+    fn read_link(&self, path: &str) -> Result<String, HostError>;
+
+    /// A variable of the checking process's environment; `None` on a host that is not the
+    /// machine this process runs on (a `--root` tree has no environment of its own).
+    fn env(&self, name: &str) -> Option<String>;
+
+    /// Whether this host is the machine the process runs on.
+    fn is_live(&self) -> bool;
+
+    /// A short description for reports: `live` or `root /mnt/node`.
+    fn describe(&self) -> String;
+
+    /// Every access made so far.
+    fn accesses(&self) -> Vec<Access>;
+
+    /// Reads a file as UTF-8 text.
+    fn read_text(&self, path: &str) -> Result<String, HostError> {
+        let bytes = self.read(path)?;
+        String::from_utf8(bytes).map_err(|_| HostError::new(path, ErrorReason::InvalidUtf8))
+    }
+
+    /// Reads a file as text, or `Ok(None)` when it does not exist.
+    fn read_text_opt(&self, path: &str) -> Result<Option<String>, HostError> {
+        match self.read_text(path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether anything exists at the path. An error (permission denied) counts as "cannot
+    /// tell" and is returned as such.
+    fn exists(&self, path: &str) -> Result<bool, HostError> {
+        self.kind(path).map(|k| k.is_some())
+    }
+}

@@ -1,0 +1,27 @@
+//! node-preflight: is this Linux machine ready to be a Kubernetes node, and if not, why not.
+//!
+//! The flow of data: [`host`] (the one door to the machine) → [`facts`] (gathered once, in
+//! parallel, each with its provenance) → [`rules`] (checks as data, `checks/*.toml`) →
+//! results → [`report`] (table, JSON, JUnit).
+
+pub mod cli;
+pub mod commands;
+pub mod facts;
+pub mod host;
+pub mod report;
+pub mod rules;
+pub mod version;
+
+use cli::{Cli, Command};
+
+/// Runs a parsed command line; `Ok` carries the exit code (0 or 1), `Err` means the
+/// invocation could not run (exit code 2).
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        None => commands::check(cli.check.validate()?),
+        Some(Command::Check(args)) => commands::check(args.validate()?),
+        Some(Command::List(args)) => commands::list(args),
+        Some(Command::Explain(args)) => commands::explain(args),
+        Some(Command::Facts(args)) => commands::facts(args),
+    }
+}

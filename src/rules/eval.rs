@@ -1,0 +1,205 @@
+//! Rules evaluated over facts: one result per check.
+
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::predicate::{evaluate, Observation, Verdict};
+use super::{Rule, Severity};
+use crate::facts::FactSet;
+use crate::version::Version;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+    Skip,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// A fact that a result rests on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub fact: String,
+    pub value: String,
+    pub source: String,
+    pub line: Option<u32>,
+    pub note: Option<String>,
+}
+
+impl From<Observation> for Evidence {
+    fn from(o: Observation) -> Self {
+        Evidence {
+            fact: o.fact,
+            value: o.value,
+            source: o.provenance.source,
+            line: o.provenance.line,
+            note: o.provenance.note,
+        }
+    }
+}
+
+/// The result of one check. Field order is the JSON report's key order.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckResult {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub severity: Severity,
+    /// Why the severity is what it is for the target version, when a version decided it.
+    pub severity_reason: Option<String>,
+    pub status: Status,
+    /// Kept out of the exit code by `--ignore`.
+    pub ignored: bool,
+    pub message: String,
+    pub observed: Option<String>,
+    pub expected: Option<String>,
+    pub evidence: Vec<Evidence>,
+    pub remediation: String,
+    pub docs: String,
+    /// Seconds spent evaluating the rule.
+    #[serde(serialize_with = "seconds")]
+    pub duration: Duration,
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// Evaluates rules in parallel; results keep the rules' order.
+pub fn evaluate_all(
+    rules: &[&Rule],
+    facts: &FactSet,
+    version: Version,
+    ignored: &(dyn Fn(&str) -> bool + Sync),
+) -> Vec<CheckResult> {
+    rules
+        .par_iter()
+        .map(|rule| {
+            let mut result = evaluate_rule(rule, facts, version);
+            result.ignored = ignored(&rule.id);
+            result
+        })
+        .collect()
+}
+
+pub fn evaluate_rule(rule: &Rule, facts: &FactSet, version: Version) -> CheckResult {
+    let started = Instant::now();
+    let (severity, severity_reason) = rule.severity_for(version);
+    let mut result = CheckResult {
+        id: rule.id.clone(),
+        title: rule.title.clone(),
+        category: rule.category.clone(),
+        severity,
+        severity_reason: severity_reason.map(str::to_string),
+        status: Status::Pass,
+        ignored: false,
+        message: String::new(),
+        observed: None,
+        expected: None,
+        evidence: Vec::new(),
+        remediation: rule.remediation.clone(),
+        docs: rule.docs.clone(),
+        duration: Duration::ZERO,
+    };
+
+    if let Some(when) = &rule.when {
+        let applies = evaluate(when, facts);
+        match applies.verdict {
+            Verdict::Holds => {}
+            Verdict::Fails => {
+                result.status = Status::Skip;
+                result.message = format!(
+                    "not applicable: applies when {when}; {}",
+                    describe(&applies.observations)
+                );
+                result.evidence = applies
+                    .observations
+                    .into_iter()
+                    .map(Evidence::from)
+                    .collect();
+                result.duration = started.elapsed();
+                return result;
+            }
+            Verdict::Unknown(reason) => {
+                result.status = Status::Error;
+                result.message = format!("cannot tell whether the check applies: {reason}");
+                result.evidence = applies
+                    .observations
+                    .into_iter()
+                    .map(Evidence::from)
+                    .collect();
+                result.duration = started.elapsed();
+                return result;
+            }
+        }
+    }
+
+    let outcome = evaluate(&rule.expect, facts);
+    let expected = rule.expect.to_string();
+    let observed = describe(&outcome.observations);
+    result.status = match &outcome.verdict {
+        Verdict::Holds => Status::Pass,
+        Verdict::Fails if severity == Severity::Error => Status::Fail,
+        Verdict::Fails => Status::Warn,
+        Verdict::Unknown(_) => Status::Error,
+    };
+    result.message = match &outcome.verdict {
+        Verdict::Holds => observed.clone(),
+        Verdict::Fails => format!("{observed}; expected {expected}"),
+        Verdict::Unknown(reason) => format!("could not be evaluated: {reason}"),
+    };
+    if let (Some(reason), Status::Warn | Status::Fail) = (&result.severity_reason, result.status) {
+        result.message = format!(
+            "{} ({severity} for Kubernetes {version}: {reason})",
+            result.message
+        );
+    }
+    result.observed = Some(
+        outcome
+            .observations
+            .iter()
+            .map(|o| format!("{} = {}", o.fact, o.value))
+            .collect::<Vec<_>>()
+            .join("; "),
+    );
+    result.expected = Some(expected);
+    result.evidence = outcome
+        .observations
+        .into_iter()
+        .map(Evidence::from)
+        .collect();
+    result.duration = started.elapsed();
+    result
+}
+
+/// `fact = value (source:line (note))`, joined.
+fn describe(observations: &[Observation]) -> String {
+    observations
+        .iter()
+        .map(|o| {
+            let provenance = o.provenance.to_string();
+            if provenance.is_empty() {
+                format!("{} = {}", o.fact, o.value)
+            } else {
+                format!("{} = {} ({provenance})", o.fact, o.value)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
