@@ -99,6 +99,105 @@ pub struct CheckArgs {
     /// The lowest severity that makes the exit code 1
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RuntimeArgs {
+    /// The container runtime to check (default: detect it from the sockets present)
+    #[arg(long, value_enum, default_value_t = RuntimeArg::Auto)]
+    pub runtime: RuntimeArg,
+
+    /// The CRI socket to probe, with or without unix:// (default: the kubelet's endpoint, else the known sockets)
+    #[arg(long, value_name = "PATH")]
+    pub cri_socket: Option<String>,
+
+    /// The deadline of each socket probe: 2s, 500ms, 1m
+    #[arg(long, value_name = "DUR", default_value = "2s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuntimeArg {
+    Auto,
+    Containerd,
+    Crio,
+    CriDockerd,
+    Docker,
+}
+
+/// A runtime named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    Containerd,
+    Crio,
+    CriDockerd,
+    /// Docker Engine (or Mirantis Container Runtime), reached by the kubelet through cri-dockerd.
+    Docker,
+}
+
+impl Runtime {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::Containerd => "containerd",
+            Runtime::Crio => "crio",
+            Runtime::CriDockerd => "cri-dockerd",
+            Runtime::Docker => "docker",
+        }
+    }
+}
+
+impl RuntimeArgs {
+    pub fn validate(&self) -> Result<crate::facts::RuntimeOptions, UsageError> {
+        let runtime = match self.runtime {
+            RuntimeArg::Auto => None,
+            RuntimeArg::Containerd => Some(Runtime::Containerd),
+            RuntimeArg::Crio => Some(Runtime::Crio),
+            RuntimeArg::CriDockerd => Some(Runtime::CriDockerd),
+            RuntimeArg::Docker => Some(Runtime::Docker),
+        };
+        let cri_socket = match &self.cri_socket {
+            None => None,
+            Some(raw) => {
+                let path = raw.strip_prefix("unix://").unwrap_or(raw);
+                if !path.starts_with('/') {
+                    return Err(UsageError(format!(
+                        "--cri-socket {raw}: give an absolute path to a unix socket (unix:///run/containerd/containerd.sock)"
+                    )));
+                }
+                Some(path.to_string())
+            }
+        };
+        if self.timeout.is_zero() {
+            return Err(UsageError("--timeout must be more than zero".into()));
+        }
+        Ok(crate::facts::RuntimeOptions {
+            runtime,
+            cri_socket,
+            timeout: self.timeout,
+        })
+    }
+}
+
+/// `2s`, `500ms`, `1.5s`, `1m`.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 2s or 500ms"))?;
+    let seconds = match unit {
+        "ms" => number / 1000.0,
+        "s" | "" => number,
+        "m" => number * 60.0,
+        _ => return Err(format!("{text:?}: the unit is ms, s or m")),
+    };
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
 }
 
 #[derive(Args, Debug)]
@@ -124,6 +223,9 @@ pub struct ExplainArgs {
 pub struct FactsArgs {
     #[command(flatten)]
     pub host: HostArgs,
+
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 
     #[command(flatten)]
     pub catalog: CatalogArgs,
@@ -201,9 +303,17 @@ pub struct CheckConfig {
     pub ignore: Ignore,
     pub fail_on: Severity,
     pub color: bool,
+    pub runtime: crate::facts::RuntimeOptions,
 }
 
 impl CheckConfig {
+    pub fn options(&self) -> crate::facts::Options {
+        crate::facts::Options {
+            target: self.target.clone(),
+            runtime: self.runtime.clone(),
+        }
+    }
+
     pub fn selected_rules(&self) -> Vec<&Rule> {
         self.selected
             .iter()
@@ -233,6 +343,7 @@ impl CheckArgs {
             ));
         }
         let ignore = validate_ignore(&self.ignore, &catalog)?;
+        let runtime = self.runtime.validate()?;
         let color = self.output == Format::Table
             && self.output_file.is_none()
             && std::io::stdout().is_terminal()
@@ -250,6 +361,7 @@ impl CheckArgs {
                 FailOn::Warning => Severity::Warning,
             },
             color,
+            runtime,
         })
     }
 }

@@ -44,7 +44,7 @@ pub fn check(config: CheckConfig) -> anyhow::Result<u8> {
 pub fn build_report(host: &dyn Host, config: &CheckConfig) -> Report {
     let rules = config.selected_rules();
     let request = FactRequest::new(Catalog::facts_of(rules.iter().copied()));
-    let facts = facts::gather(host, &request, &config.target);
+    let facts = facts::gather(host, &request, &config.options());
     let version = config.target.kubernetes_version;
     let mut checks = evaluate_all(&rules, &facts, version, &|id| config.ignore.contains(id));
     report::sort_by_category(&mut checks);
@@ -102,10 +102,13 @@ pub fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
 pub fn facts(args: FactsArgs) -> anyhow::Result<u8> {
     let root = cli::validate_root(&args.host)?;
     let catalog = cli::load_catalog(&args.catalog)?;
-    let target = cli::validate_target(&args.target, &catalog)?;
+    let options = facts::Options {
+        target: cli::validate_target(&args.target, &catalog)?,
+        runtime: args.runtime.validate()?,
+    };
     let host = open_host(&root);
     let request = FactRequest::new(Catalog::facts_of(&catalog.rules));
-    let facts = facts::gather(&host, &request, &target);
+    let facts = facts::gather(&host, &request, &options);
     let map: serde_json::Map<String, serde_json::Value> = facts
         .iter()
         .map(|(name, fact)| Ok((name.clone(), serde_json::to_value(fact)?)))

@@ -115,7 +115,7 @@ impl fmt::Display for Provenance {
             if self.source.is_empty() {
                 f.write_str(note)?;
             } else {
-                write!(f, " ({note})")?;
+                write!(f, ", {note}")?;
             }
         }
         Ok(())
@@ -264,23 +264,63 @@ pub struct Target {
     pub role: crate::cli::Role,
 }
 
-/// Gathers every fact group in parallel, then the derived facts.
-pub fn gather(host: &dyn Host, request: &FactRequest, target: &Target) -> FactSet {
-    type Gatherer = fn(&dyn Host, &FactRequest) -> FactSet;
-    const GROUPS: &[Gatherer] = &[
-        kernel::gather,
-        sysctl::gather,
-        modules_load::gather,
-        cgroups::gather,
-        system::gather,
-    ];
+/// Which container runtime to look at, and how long a socket may take to answer.
+#[derive(Clone, Debug)]
+pub struct RuntimeOptions {
+    /// `--runtime`: `None` means detect it.
+    pub runtime: Option<crate::cli::Runtime>,
+    /// `--cri-socket`, without any `unix://` prefix.
+    pub cri_socket: Option<String>,
+    /// `--timeout`: the deadline of each socket probe.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            runtime: None,
+            cri_socket: None,
+            timeout: std::time::Duration::from_secs(2),
+        }
+    }
+}
+
+/// Everything a gatherer may need besides the host.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub target: Target,
+    pub runtime: RuntimeOptions,
+}
+
+/// A group that reads the host on its own: all of them run in parallel.
+type Gatherer = fn(&dyn Host, &FactRequest) -> FactSet;
+
+/// A group that needs facts of the first phase (the CRI probe needs the kubelet's endpoint).
+type DependentGatherer = fn(&dyn Host, &FactRequest, &FactSet, &Options) -> FactSet;
+
+const GROUPS: &[Gatherer] = &[
+    kernel::gather,
+    sysctl::gather,
+    modules_load::gather,
+    cgroups::gather,
+    system::gather,
+];
+
+const DEPENDENT_GROUPS: &[DependentGatherer] = &[];
+
+/// Gathers every fact group in parallel, then the groups that depend on them, then the
+/// derived facts.
+pub fn gather(host: &dyn Host, request: &FactRequest, options: &Options) -> FactSet {
+    let target = &options.target;
     let mut facts = GROUPS
         .par_iter()
         .map(|gather| gather(host, request))
-        .reduce(FactSet::default, |mut a, b| {
-            a.extend(b);
-            a
-        });
+        .reduce(FactSet::default, merge);
+    let dependent = DEPENDENT_GROUPS
+        .par_iter()
+        .map(|gather| gather(host, request, &facts, options))
+        .reduce(FactSet::default, merge);
+    facts.extend(dependent);
     facts.insert(
         "target.kubernetes_version",
         Fact::known(
@@ -294,6 +334,11 @@ pub fn gather(host: &dyn Host, request: &FactRequest, target: &Target) -> FactSe
     );
     derived::derive(&mut facts, request);
     facts
+}
+
+fn merge(mut a: FactSet, b: FactSet) -> FactSet {
+    a.extend(b);
+    a
 }
 
 impl Serialize for Fact {

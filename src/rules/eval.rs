@@ -125,7 +125,7 @@ pub fn evaluate_rule(rule: &Rule, facts: &FactSet, version: Version) -> CheckRes
             Verdict::Fails => {
                 result.status = Status::Skip;
                 result.message = format!(
-                    "not applicable: applies when {when}; {}",
+                    "not applicable: {}; the check applies when {when}",
                     describe(&applies.observations)
                 );
                 result.evidence = applies
@@ -151,7 +151,7 @@ pub fn evaluate_rule(rule: &Rule, facts: &FactSet, version: Version) -> CheckRes
     }
 
     let outcome = evaluate(&rule.expect, facts);
-    let expected = rule.expect.to_string();
+    let expected = rule.expect.expectation();
     let observed = describe(&outcome.observations);
     result.status = match &outcome.verdict {
         Verdict::Holds => Status::Pass,

@@ -187,6 +187,29 @@ impl Predicate {
     }
 }
 
+impl Predicate {
+    /// What is expected, in words, without repeating the fact when there is only one:
+    /// `1`, `at least 2`, `one of systemd, cgroupfs`; a combination is described whole.
+    pub fn expectation(&self) -> String {
+        match self {
+            Predicate::Fact { test, .. } => match test {
+                Comparison::Equals(v) => v.to_string(),
+                Comparison::OneOf(vs) => {
+                    let vs: Vec<String> = vs.iter().map(ToString::to_string).collect();
+                    format!("one of {}", vs.join(", "))
+                }
+                Comparison::AtLeast(v) => format!("at least {v}"),
+                Comparison::Below(v) => format!("below {v}"),
+                Comparison::Present(true) => "present".to_string(),
+                Comparison::Present(false) => "absent".to_string(),
+                Comparison::Contains(v) => format!("to contain {v}"),
+                Comparison::EqualsFact(other) => format!("the same as {other}"),
+            },
+            other => other.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Predicate {
     /// What the predicate expects, in words: `sysctl.runtime.net.ipv4.ip_forward = 1`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,0 +1,9 @@
+//! Integration tests: the real binary run against fixture hosts, live hosts and real
+//! runtimes, with whole outputs compared.
+
+mod util;
+
+mod catalog;
+mod fixtures;
+mod live;
+mod reports;

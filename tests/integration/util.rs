@@ -1,0 +1,265 @@
+//! Helpers shared by the integration tests.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The project's root (tests run the binary from here so paths in outputs are relative).
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the real `node-preflight` binary from the project root, without colour.
+pub fn node_preflight<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_node-preflight"))
+        .args(args)
+        .current_dir(project_root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the node-preflight binary runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A fixture host committed under testdata/hosts/, as a path relative to the project root.
+pub fn fixture(name: &str) -> String {
+    let rel = format!("testdata/hosts/{name}");
+    assert!(
+        project_root().join(&rel).is_dir(),
+        "fixture host {rel} is missing"
+    );
+    rel
+}
+
+/// A file of the shared real-world corpus (`../shared/corpus/`), read in place.
+pub fn corpus(rel: &str) -> PathBuf {
+    let path = project_root().join("../shared/corpus").join(rel);
+    assert!(
+        path.is_file(),
+        "corpus file {} is missing: the tests need ../shared beside the project",
+        path.display()
+    );
+    path
+}
+
+/// A host root filesystem built in a temporary directory.
+pub struct HostBuilder {
+    dir: tempfile::TempDir,
+}
+
+impl HostBuilder {
+    pub fn new() -> Self {
+        HostBuilder {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+
+    /// Starts from a copy of a committed fixture host.
+    pub fn from_fixture(name: &str) -> Self {
+        let b = HostBuilder::new();
+        copy_tree(&project_root().join(fixture(name)), b.path());
+        b
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn on_disk(&self, host_path: &str) -> PathBuf {
+        self.path().join(host_path.trim_start_matches('/'))
+    }
+
+    pub fn file(self, host_path: &str, content: impl AsRef<[u8]>) -> Self {
+        let p = self.on_disk(host_path);
+        fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+        fs::write(&p, content).expect("write fixture file");
+        self
+    }
+
+    /// Copies a corpus file to a path of the host.
+    pub fn corpus_file(self, host_path: &str, corpus_rel: &str) -> Self {
+        let content = fs::read(corpus(corpus_rel)).expect("read corpus file");
+        self.file(host_path, content)
+    }
+
+    pub fn dir(self, host_path: &str) -> Self {
+        fs::create_dir_all(self.on_disk(host_path)).expect("mkdir");
+        self
+    }
+
+    pub fn symlink(self, host_path: &str, target: &str) -> Self {
+        let p = self.on_disk(host_path);
+        fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+        let _ = fs::remove_file(&p);
+        symlink(target, &p).expect("symlink");
+        self
+    }
+
+    pub fn remove(self, host_path: &str) -> Self {
+        let p = self.on_disk(host_path);
+        if p.is_dir() {
+            fs::remove_dir_all(&p).expect("rm -r");
+        } else {
+            fs::remove_file(&p).expect("rm");
+        }
+        self
+    }
+
+    pub fn root_arg(&self) -> String {
+        self.path().display().to_string()
+    }
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for entry in fs::read_dir(from).expect("read fixture dir") {
+        let entry = entry.expect("dir entry");
+        let ft = entry.file_type().expect("file type");
+        let dest = to.join(entry.file_name());
+        if ft.is_symlink() {
+            symlink(fs::read_link(entry.path()).expect("readlink"), &dest).expect("symlink");
+        } else if ft.is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            fs::copy(entry.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// Replaces what legitimately changes from run to run (timings) with fixed text.
+pub fn scrub(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        out.push_str(&scrub_line(line));
+    }
+    out
+}
+
+fn scrub_line(line: &str) -> String {
+    let mut line = line.to_string();
+    // JSON: "duration": 1.23e-5,
+    if let Some(i) = line.find("\"duration\": ") {
+        let start = i + "\"duration\": ".len();
+        let end = line[start..]
+            .find([',', '\n'])
+            .map_or(line.len(), |e| start + e);
+        line.replace_range(start..end, "0.0");
+    }
+    // JUnit: time="0.000012"
+    while let Some(i) = line.find("time=\"") {
+        let start = i + "time=\"".len();
+        let Some(len) = line[start..].find('"') else {
+            break;
+        };
+        if &line[start..start + len] == "0" {
+            break;
+        }
+        line.replace_range(start..start + len, "0");
+    }
+    line
+}
+
+/// Compares output with a golden file under testdata/expected/. `UPDATE_GOLDEN=1 cargo test`
+/// rewrites the files instead (review the diff before committing).
+pub fn assert_golden(actual: &str, golden: &str) {
+    let path = project_root().join("testdata/expected").join(golden);
+    let actual = scrub(actual);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        fs::write(&path, &actual).expect("write golden");
+        return;
+    }
+    let expected = fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "golden file {} is missing: run UPDATE_GOLDEN=1 cargo test and review it",
+            path.display()
+        )
+    });
+    if expected != actual {
+        panic!(
+            "output differs from {}\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        );
+    }
+}
+
+/// Validates a JUnit document against Jenkins' junit-10.xsd with xmllint.
+pub fn assert_valid_junit(xml: &str) {
+    let xsd = project_root().join("../shared/schemas/junit-10.xsd");
+    assert!(
+        xsd.is_file(),
+        "{} is missing: the tests need ../shared",
+        xsd.display()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("report.xml");
+    fs::write(&file, xml).expect("write report");
+    let out = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(&file)
+        .output()
+        .expect("xmllint runs: install Debian's libxml2-utils");
+    assert!(
+        out.status.success(),
+        "JUnit report is not valid against junit-10.xsd:\n{}\n{xml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Validates a JSON report against docs/report.schema.json.
+pub fn assert_valid_report_json(json: &str) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(project_root().join("docs/report.schema.json")).expect("schema file"),
+    )
+    .expect("schema is JSON");
+    let instance: serde_json::Value = serde_json::from_str(json).expect("report is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report does not match the schema:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// The status of one check in a JSON report.
+pub fn status_of(report: &serde_json::Value, id: &str) -> String {
+    report["checks"]
+        .as_array()
+        .expect("checks array")
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id} in the report"))["status"]
+        .as_str()
+        .expect("status string")
+        .to_string()
+}
+
+/// Runs `check -o json` and parses the report.
+pub fn json_report<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (Run, serde_json::Value) {
+    let mut all: Vec<std::ffi::OsString> = vec!["check".into(), "-o".into(), "json".into()];
+    all.extend(args.iter().map(|a| a.as_ref().to_os_string()));
+    let run = node_preflight(&all);
+    let value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\nstderr: {}", run.stdout, run.stderr));
+    (run, value)
+}
