@@ -245,6 +245,7 @@ pub enum Format {
 pub enum ListFormat {
     Table,
     Json,
+    Markdown,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

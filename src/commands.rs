@@ -67,7 +67,8 @@ pub fn build_report(host: &dyn Host, config: &CheckConfig) -> Report {
 pub fn list(args: ListArgs) -> anyhow::Result<u8> {
     let catalog = cli::load_catalog(&args.catalog)?;
     let out = match args.output {
-        ListFormat::Table => report::table::render_catalog(&catalog),
+        ListFormat::Table => report::catalog::render_table(&catalog),
+        ListFormat::Markdown => report::catalog::render_markdown(&catalog),
         ListFormat::Json => {
             let rows: Vec<serde_json::Value> = catalog
                 .rules
@@ -94,7 +95,7 @@ pub fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
             args.id
         ))
     })?;
-    write_stdout(&report::table::render_explain(rule))?;
+    write_stdout(&report::catalog::render_explain(rule))?;
     Ok(0)
 }
 

@@ -234,8 +234,19 @@ fn controllers(host: &dyn Host, mode: Mode) -> Result<(Vec<String>, &'static str
         return Ok((names, V2_CONTROLLERS));
     }
     let bytes = host.read(PROC_CGROUPS).map_err(|e| e.to_string())?;
-    let parsed = CGroupControllers::from_buf_read(BufReader::new(bytes.as_slice()))
-        .map_err(|e| format!("{PROC_CGROUPS}: cannot parse: {e}"))?;
+    let parsed =
+        CGroupControllers::from_buf_read(BufReader::new(bytes.as_slice())).map_err(|_| {
+            super::malformed_line(
+                PROC_CGROUPS,
+                &bytes,
+                "subsys_name hierarchy num_cgroups enabled",
+                |fields| {
+                    fields.first().is_some_and(|f| f.starts_with('#'))
+                        || (fields.len() >= 4
+                            && fields[1..4].iter().all(|f| f.parse::<u32>().is_ok()))
+                },
+            )
+        })?;
     let mut names: Vec<String> = parsed
         .0
         .into_iter()
@@ -269,5 +280,55 @@ mod tests {
         let (mode, m) = detect_mode(&hybrid).unwrap();
         assert_eq!((mode, m.line), (Mode::Hybrid, 3));
         assert!(detect_mode(&parse_mounts("proc /proc proc rw 0 0\n")).is_none());
+    }
+}
+
+#[cfg(test)]
+mod corpus_tests {
+    //! Real captures from public projects (../shared/corpus), read in place.
+    use super::*;
+
+    fn corpus(rel: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/corpus")
+            .join(rel);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (the tests need ../shared beside the project)",
+                path.display()
+            )
+        })
+    }
+
+    #[test]
+    fn mountinfo_escapes_in_kubelet_volume_paths_are_undone() {
+        let mounts = parse_mountinfo(&corpus(
+            "proc-mounts/node_exporter-proc-1-mountinfo-cgroupv1",
+        ));
+        assert!(mounts
+            .iter()
+            .any(|m| m.mount_point.contains("[vsanDatastore] bafb9e5a")));
+        assert!(mounts
+            .iter()
+            .any(|m| m.mount_point.contains("[vsanDatastore]\tbafb9e5a")));
+        assert_eq!(detect_mode(&mounts).map(|(m, _)| m), Some(Mode::V1));
+    }
+
+    #[test]
+    fn real_captures_give_the_right_mode() {
+        let cases = [
+            ("proc-mounts/datadog-self-reader-cgroupv2.mounts", Mode::V2),
+            ("proc-mounts/datadog-self-reader-cgroupv1.mounts", Mode::V1),
+            ("proc-mounts/vm-hybrid-builtin-modules.mounts", Mode::Hybrid),
+        ];
+        for (file, mode) in cases {
+            let mounts = parse_mounts(&corpus(file));
+            assert_eq!(detect_mode(&mounts).map(|(m, _)| m), Some(mode), "{file}");
+        }
+        let mounts = parse_mountinfo(&corpus(
+            "proc-mounts/jamescun-procfs-host-cgroupv2.mountinfo",
+        ));
+        let (mode, mount) = detect_mode(&mounts).unwrap();
+        assert_eq!((mode, mount.line), (Mode::V2, 7));
     }
 }

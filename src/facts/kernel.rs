@@ -175,7 +175,17 @@ fn loaded_modules(host: &dyn Host) -> Loaded {
     match host.read(PROC_MODULES) {
         Ok(bytes) => match KernelModules::from_buf_read(bytes.as_slice()) {
             Ok(m) => Loaded::Modules(m.0),
-            Err(e) => Loaded::Unreadable(format!("{PROC_MODULES}: cannot parse: {e}")),
+            // procfs-core's error names its own source line, not ours: find the bad line.
+            Err(_) => Loaded::Unreadable(super::malformed_line(
+                PROC_MODULES,
+                &bytes,
+                "name size refcount deps state",
+                |fields| {
+                    fields.len() >= 5
+                        && fields[1].parse::<u32>().is_ok()
+                        && fields[2].parse::<i32>().is_ok()
+                },
+            )),
         },
         Err(e) if e.is_not_found() => Loaded::NoModuleSupport,
         Err(e) => Loaded::Unreadable(e.to_string()),
@@ -224,8 +234,14 @@ fn builtin(
             );
         }
     }
+    // A path the module creates proves it built in only when we know it is not loaded.
+    let known_not_loaded = match modules {
+        Loaded::Modules(m) => !m.contains_key(name),
+        Loaded::NoModuleSupport => true,
+        Loaded::Unreadable(_) => false,
+    };
     if let Some((_, _, Some(marker))) = evidence {
-        if !is_loaded && host.exists(marker).unwrap_or(false) {
+        if known_not_loaded && host.exists(marker).unwrap_or(false) {
             return Fact::known(
                 true,
                 Provenance::file(*marker).with_note(format!("exists while {name} is not loaded")),

@@ -336,6 +336,24 @@ pub fn gather(host: &dyn Host, request: &FactRequest, options: &Options) -> Fact
     facts
 }
 
+/// Names the first line of a /proc file that a parser refused: `/proc/modules:2: not a
+/// "name size …" line: "garbage"`.
+pub(crate) fn malformed_line(
+    path: &str,
+    bytes: &[u8],
+    format: &str,
+    well_formed: impl Fn(&[&str]) -> bool,
+) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    for (i, line) in text.lines().enumerate() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if !fields.is_empty() && !well_formed(&fields) {
+            return format!("{path}:{}: not a \"{format}\" line: {line:?}", i + 1);
+        }
+    }
+    format!("{path}: cannot parse it as \"{format}\" lines")
+}
+
 fn merge(mut a: FactSet, b: FactSet) -> FactSet {
     a.extend(b);
     a

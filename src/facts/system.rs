@@ -185,7 +185,15 @@ fn hostname(host: &dyn Host, facts: &mut FactSet) {
                     "host.hostname",
                     Fact::known(name.as_str(), provenance.clone()),
                 );
-                facts.insert("host.hostname_valid", Fact::known(valid, provenance));
+                let verdict = if valid {
+                    format!("{name:?} is a lowercase RFC 1123 name")
+                } else {
+                    format!("{name:?} is not a lowercase RFC 1123 name")
+                };
+                facts.insert(
+                    "host.hostname_valid",
+                    Fact::known(valid, provenance.with_note(verdict)),
+                );
                 return;
             }
             Ok(_) => {}

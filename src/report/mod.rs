@@ -1,5 +1,6 @@
 //! Reports: pure functions of the results.
 
+pub mod catalog;
 pub mod json;
 pub mod junit;
 pub mod table;

@@ -7,7 +7,6 @@ use comfy_table::{Cell, Color, ContentArrangement, Table};
 use super::text::printable;
 use super::{by_category, Report, Summary};
 use crate::rules::eval::Status;
-use crate::rules::{Catalog, Rule};
 
 /// Width used when the output is not a terminal, so that files and tests see stable text.
 const DEFAULT_WIDTH: u16 = 120;
@@ -104,7 +103,7 @@ pub fn summary_line(s: &Summary) -> String {
     line
 }
 
-fn indent(text: &str) -> String {
+pub(super) fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}\n")).collect()
 }
 
@@ -127,7 +126,7 @@ fn status_color(status: Status) -> Color {
     }
 }
 
-fn new_table(color: bool) -> Table {
+pub(super) fn new_table(color: bool) -> Table {
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
@@ -136,49 +135,4 @@ fn new_table(color: bool) -> Table {
         table.force_no_tty().set_width(DEFAULT_WIDTH);
     }
     table
-}
-
-/// `list`: the catalog.
-pub fn render_catalog(catalog: &Catalog) -> String {
-    let mut table = new_table(false);
-    table.set_header(["ID", "SEVERITY", "CATEGORY", "TITLE"]);
-    let mut rules: Vec<&Rule> = catalog.rules.iter().collect();
-    rules.sort_by_key(|r| super::category_rank(&r.category));
-    for rule in rules {
-        let mut severity = rule.severity.to_string();
-        for step in &rule.severity_from {
-            severity.push_str(&format!("\n{} from {}", step.severity, step.kubernetes));
-        }
-        table.add_row([
-            rule.id.as_str(),
-            severity.as_str(),
-            rule.category.as_str(),
-            rule.title.as_str(),
-        ]);
-    }
-    format!("{table}\n")
-}
-
-/// `explain ID`: everything the catalog says of one check.
-pub fn render_explain(rule: &Rule) -> String {
-    let mut out = format!("{} — {}\n\n", rule.id, rule.title);
-    out.push_str(&format!("Category:  {}\n", rule.category));
-    out.push_str(&format!("Severity:  {}\n", rule.severity));
-    for step in &rule.severity_from {
-        out.push_str(&format!(
-            "           {} from Kubernetes {}: {}\n",
-            step.severity, step.kubernetes, step.reason
-        ));
-    }
-    if let Some(when) = &rule.when {
-        out.push_str(&format!("Applies:   when {when}\n"));
-    }
-    out.push_str(&format!("Expects:   {}\n", rule.expect));
-    out.push_str(&format!("Docs:      {}\n", rule.docs));
-    out.push_str(&format!("Defined:   {}\n", rule.source));
-    out.push_str("\nWhy:\n");
-    out.push_str(&indent(&rule.rationale));
-    out.push_str("\nHow to fix:\n");
-    out.push_str(&indent(&rule.remediation));
-    out
 }

@@ -291,8 +291,8 @@ fn build_rule(raw: RawRule, source: &str) -> Result<Rule, String> {
         severity: raw.severity,
         severity_from,
         docs: raw.docs,
-        rationale: raw.rationale.trim().to_string(),
-        remediation: raw.remediation.trim().to_string(),
+        rationale: dedent(&raw.rationale),
+        remediation: dedent(&raw.remediation),
         when,
         expect,
         source: source.to_string(),
@@ -305,6 +305,25 @@ fn build_rule(raw: RawRule, source: &str) -> Result<Rule, String> {
         ));
     }
     Ok(rule)
+}
+
+/// Drops surrounding blank lines and the indentation all lines share, keeping the relative
+/// indentation of commands in a remedy.
+fn dedent(text: &str) -> String {
+    let lines: Vec<&str> = text.trim_matches('\n').lines().map(str::trim_end).collect();
+    let indent = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    lines
+        .iter()
+        .map(|l| l.get(indent..).unwrap_or("").to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim_end()
+        .to_string()
 }
 
 fn valid_id(id: &str) -> bool {
