@@ -358,13 +358,15 @@ fn status_failure(method: &str, status: &tonic::Status) -> Failure {
         // Errors of the transport (HTTP/2 framing, a connection closed mid-answer) and
         // answers without a gRPC status: the other end is not a gRPC server.
         _ if status.source().is_some() || is_not_grpc(message) => {
-            let detail = match status.source() {
-                Some(source) => format!("{message}: {}", error_chain(source)),
+            let detail = match status.source().map(error_chain) {
+                Some(chain) if chain.contains(message) => chain,
+                Some(chain) if message.is_empty() => chain,
+                Some(chain) => format!("{message}: {chain}"),
                 None => message.to_string(),
             };
             Failure::new(
                 FailureKind::Protocol,
-                format!("not a gRPC server: {}", detail.trim_start_matches(": ")),
+                format!("not a gRPC server: {detail}"),
             )
         }
         code => Failure::new(

@@ -132,10 +132,18 @@ async fn get<T: serde::de::DeserializeOwned>(
             .collect()
             .await
             .map_err(|e| {
-                Failure::new(
-                    FailureKind::Protocol,
-                    format!("cannot read the answer to GET {uri}: {e}"),
-                )
+                let message = if e
+                    .downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
+                    format!(
+                        "the answer to GET {uri} is larger than the {} MiB limit",
+                        MAX_MESSAGE / (1024 * 1024)
+                    )
+                } else {
+                    format!("cannot read the answer to GET {uri}: {e}")
+                };
+                Failure::new(FailureKind::Protocol, message)
             })?
             .to_bytes();
         if !status.is_success() {
