@@ -555,3 +555,163 @@ fn docker_transcript_facts(t: &DockerTranscript, facts: &mut FactSet) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{RuntimeOptions, Target};
+    use crate::host::FsHost;
+
+    fn options(runtime: Option<Runtime>, cri_socket: Option<&str>) -> Options {
+        Options {
+            target: Target {
+                kubernetes_version: crate::version::Version::new(1, 35),
+                kubernetes_version_source: "test".into(),
+                role: crate::cli::Role::Worker,
+            },
+            runtime: RuntimeOptions {
+                runtime,
+                cri_socket: cri_socket.map(str::to_string),
+                ..RuntimeOptions::default()
+            },
+        }
+    }
+
+    fn found(sockets: &[(Runtime, &str)]) -> Found {
+        Found {
+            sockets: sockets.iter().map(|(r, p)| (*r, p.to_string())).collect(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn kubelet(endpoint: &str) -> FactSet {
+        let mut facts = FactSet::default();
+        facts.insert(
+            KUBELET_ENDPOINT,
+            Fact::known(
+                endpoint,
+                Provenance::line("/var/lib/kubelet/config.yaml", 12),
+            ),
+        );
+        facts
+    }
+
+    fn chosen(e: &Endpoint) -> (&str, String) {
+        match e {
+            Endpoint::Chosen { socket, provenance } => (socket.as_str(), provenance.to_string()),
+            Endpoint::None { why, .. } => panic!("nothing chosen: {why}"),
+        }
+    }
+
+    #[test]
+    fn the_flag_beats_the_kubelet_which_beats_the_runtime_which_beats_detection() {
+        let two = found(&[
+            (Runtime::Containerd, "/run/containerd/containerd.sock"),
+            (Runtime::Crio, "/var/run/crio/crio.sock"),
+        ]);
+        let kubelet = kubelet("unix:///run/k3s/containerd/containerd.sock");
+
+        let e = choose(
+            &two,
+            &kubelet,
+            &options(Some(Runtime::Crio), Some("/x.sock")),
+        );
+        assert_eq!(chosen(&e), ("/x.sock", "--cri-socket".to_string()));
+
+        let e = choose(&two, &kubelet, &options(Some(Runtime::Crio), None));
+        let (socket, why) = chosen(&e);
+        assert_eq!(socket, "/run/k3s/containerd/containerd.sock");
+        assert_eq!(
+            why,
+            "/var/lib/kubelet/config.yaml:12, the kubelet's containerRuntimeEndpoint"
+        );
+
+        let e = choose(
+            &two,
+            &FactSet::default(),
+            &options(Some(Runtime::Crio), None),
+        );
+        assert_eq!(chosen(&e).0, "/var/run/crio/crio.sock");
+
+        let one = found(&[(Runtime::Containerd, "/var/run/containerd/containerd.sock")]);
+        let e = choose(&one, &FactSet::default(), &options(None, None));
+        assert_eq!(chosen(&e).0, "/var/run/containerd/containerd.sock");
+    }
+
+    #[test]
+    fn several_sockets_and_no_choice_choose_nothing_and_name_them_all() {
+        let two = found(&[
+            (Runtime::Containerd, "/run/containerd/containerd.sock"),
+            (Runtime::CriDockerd, "/run/cri-dockerd.sock"),
+        ]);
+        let Endpoint::None { why, .. } = choose(&two, &FactSet::default(), &options(None, None))
+        else {
+            panic!("a socket was chosen among several");
+        };
+        assert!(why.starts_with("found multiple CRI endpoints on the host: /run/containerd/containerd.sock, /run/cri-dockerd.sock"), "{why}");
+    }
+
+    #[test]
+    fn docker_as_the_runtime_means_cri_dockerd_and_a_tcp_kubelet_endpoint_is_set_aside() {
+        let none = found(&[]);
+        let e = choose(
+            &none,
+            &FactSet::default(),
+            &options(Some(Runtime::Docker), None),
+        );
+        assert_eq!(chosen(&e).0, "/run/cri-dockerd.sock");
+
+        let e = choose(&none, &kubelet("tcp://10.0.0.1:3735"), &options(None, None));
+        let Endpoint::None { why, .. } = e else {
+            panic!("a TCP endpoint was probed as a unix socket");
+        };
+        assert!(why.contains("tcp://10.0.0.1:3735"), "{why}");
+        assert!(why.contains("not a unix socket"), "{why}");
+    }
+
+    #[test]
+    fn runtime_names_from_socket_paths() {
+        assert_eq!(
+            name_from_path("/run/containerd/containerd.sock"),
+            Some("containerd")
+        );
+        assert_eq!(name_from_path("/var/run/crio/crio.sock"), Some("crio"));
+        assert_eq!(name_from_path("/run/cri-dockerd.sock"), Some("cri-dockerd"));
+        assert_eq!(name_from_path("/tmp/runtime.sock"), None);
+    }
+
+    #[test]
+    fn facts_nobody_asked_for_touch_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = FsHost::under(dir.path());
+        let request = FactRequest::new(["kernel.release", "module.overlay.loaded"]);
+        let facts = gather(&host, &request, &FactSet::default(), &options(None, None));
+        assert!(facts.is_empty());
+        assert!(host.accesses().is_empty(), "{:?}", host.accesses());
+    }
+
+    #[test]
+    fn endpoint_facts_alone_do_not_probe() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = FsHost::under(dir.path());
+        let request = FactRequest::new(["cri.endpoint"]);
+        let facts = gather(
+            &host,
+            &request,
+            &FactSet::default(),
+            &options(None, Some("/run/containerd/containerd.sock")),
+        );
+        assert_eq!(
+            facts.text("cri.endpoint").as_deref(),
+            Some("/run/containerd/containerd.sock")
+        );
+        assert!(
+            !host
+                .accesses()
+                .iter()
+                .any(|a| a.kind == crate::host::AccessKind::Probe),
+            "{:?}",
+            host.accesses()
+        );
+    }
+}
