@@ -7,6 +7,7 @@
 
 pub mod cgroups;
 pub mod confdirs;
+pub mod cri;
 pub mod derived;
 pub mod kconfig;
 pub mod kernel;
@@ -306,7 +307,7 @@ const GROUPS: &[Gatherer] = &[
     system::gather,
 ];
 
-const DEPENDENT_GROUPS: &[DependentGatherer] = &[];
+const DEPENDENT_GROUPS: &[DependentGatherer] = &[cri::gather];
 
 /// Gathers every fact group in parallel, then the groups that depend on them, then the
 /// derived facts.

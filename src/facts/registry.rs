@@ -99,6 +99,67 @@ pub const FACTS: &[FactSpec] = &[
         "host.hostname_valid",
         "Whether the host name is a valid node name (RFC 1123)",
     ),
+    spec(
+        "cri.endpoints_found",
+        "The known CRI sockets present on the host (containerd, CRI-O, cri-dockerd)",
+    ),
+    spec(
+        "cri.multiple_endpoints",
+        "Whether more than one known CRI socket is present",
+    ),
+    spec(
+        "cri.endpoint",
+        "The CRI socket in use: --cri-socket, the kubelet's endpoint, --runtime's socket or the only one found",
+    ),
+    spec(
+        "runtime.name",
+        "The container runtime: containerd, crio, cri-dockerd or docker",
+    ),
+    spec(
+        "cri.reachable",
+        "Whether the CRI socket accepted a connection and answered",
+    ),
+    spec(
+        "cri.version.api",
+        "The CRI API the runtime answers: v1, or v1alpha2 when only that answers",
+    ),
+    spec(
+        "cri.version.runtime_name",
+        "The runtime's name as its CRI Version call says it",
+    ),
+    spec(
+        "cri.version.runtime_version",
+        "The runtime's version as its CRI Version call says it",
+    ),
+    spec(
+        "cri.status.runtime_ready",
+        "The RuntimeReady condition of the CRI Status call",
+    ),
+    spec(
+        "cri.status.network_ready",
+        "The NetworkReady condition of the CRI Status call (false until a CNI is configured)",
+    ),
+    spec(
+        "cri.runtime_config.implemented",
+        "Whether the runtime implements the CRI RuntimeConfig call",
+    ),
+    spec(
+        "cri.runtime_config.cgroup_driver",
+        "The cgroup driver the runtime reports through CRI RuntimeConfig: systemd or cgroupfs",
+    ),
+    spec(
+        "docker.api.reachable",
+        "Whether Docker Engine's API answered GET /version on its socket",
+    ),
+    spec("docker.api.version", "Docker Engine's version (GET /version)"),
+    spec(
+        "docker.api.cgroup_driver",
+        "Docker Engine's cgroup driver (GET /info CgroupDriver)",
+    ),
+    spec(
+        "docker.api.cgroup_version",
+        "The cgroup version Docker Engine sees (GET /info CgroupVersion)",
+    ),
 ];
 
 /// Whether `name` is a fact some gatherer provides.

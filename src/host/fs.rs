@@ -4,6 +4,11 @@ use std::fs::{self, File, Metadata};
 use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::probe::cri::CriTranscript;
+use crate::probe::docker::DockerTranscript;
+use crate::probe::{self, Failure, FailureKind};
 
 use super::{
     Access, AccessKind, AccessLog, DirEntry, ErrorReason, FileKind, Host, HostError, MAX_FILE_SIZE,
@@ -218,6 +223,43 @@ impl Host for FsHost {
     fn accesses(&self) -> Vec<Access> {
         self.log.snapshot()
     }
+
+    fn probe_cri(&self, socket: &str, timeout: Duration) -> CriTranscript {
+        let transcript = match self.resolve(socket) {
+            Ok(on_disk) => probe::cri::probe(&on_disk, socket, timeout),
+            Err(e) => CriTranscript::unreachable(socket, unresolvable(&e)),
+        };
+        let error = transcript.version.failure().map(|f| f.message.clone());
+        self.log.push_message(AccessKind::Probe, socket, error);
+        transcript
+    }
+
+    fn probe_docker(&self, socket: &str, timeout: Duration) -> DockerTranscript {
+        let transcript = match self.resolve(socket) {
+            Ok(on_disk) => probe::docker::probe(&on_disk, socket, timeout),
+            Err(e) => {
+                let failure = unresolvable(&e);
+                DockerTranscript {
+                    socket: socket.to_string(),
+                    version: probe::ProbeOutcome::Failed(failure.clone()),
+                    info: probe::ProbeOutcome::Failed(failure),
+                }
+            }
+        };
+        let error = transcript.version.failure().map(|f| f.message.clone());
+        self.log.push_message(AccessKind::Probe, socket, error);
+        transcript
+    }
+}
+
+/// A socket path that cannot even be resolved under the root (a symlink loop).
+fn unresolvable(e: &HostError) -> Failure {
+    let kind = if e.is_not_found() {
+        FailureKind::Missing
+    } else {
+        FailureKind::Other
+    };
+    Failure::new(kind, e.reason.to_string())
 }
 
 fn components(path: &str) -> impl DoubleEndedIterator<Item = &str> {

@@ -9,6 +9,10 @@ mod fs;
 
 use std::fmt;
 use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::probe::cri::CriTranscript;
+use crate::probe::docker::DockerTranscript;
 
 pub use fs::FsHost;
 
@@ -91,6 +95,8 @@ pub enum AccessKind {
     List,
     Stat,
     ReadLink,
+    /// A conversation with a unix socket (a CRI or Docker API probe).
+    Probe,
 }
 
 /// One access a run made, and whether it succeeded.
@@ -114,6 +120,17 @@ impl AccessLog {
             error: error.map(|e| e.reason.to_string()),
         };
         // A poisoned lock only means another thread panicked mid-push; the log is still usable.
+        let mut log = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        log.push(access);
+    }
+
+    /// Records an access whose failure is not a [`HostError`] (a probe's failed call).
+    pub fn push_message(&self, kind: AccessKind, path: &str, error: Option<String>) {
+        let access = Access {
+            kind,
+            path: path.to_string(),
+            error,
+        };
         let mut log = self.0.lock().unwrap_or_else(|p| p.into_inner());
         log.push(access);
     }
@@ -152,6 +169,14 @@ pub trait Host: Sync {
 
     /// Every access made so far.
     fn accesses(&self) -> Vec<Access>;
+
+    /// Asks the CRI runtime listening on the unix socket at `socket` (a path on the host)
+    /// for its `Version`, `Status` and `RuntimeConfig`, each within `timeout`.
+    fn probe_cri(&self, socket: &str, timeout: Duration) -> CriTranscript;
+
+    /// Asks Docker Engine listening on the unix socket at `socket` for `/version` and
+    /// `/info`, each within `timeout`.
+    fn probe_docker(&self, socket: &str, timeout: Duration) -> DockerTranscript;
 
     /// Reads a file as UTF-8 text.
     fn read_text(&self, path: &str) -> Result<String, HostError> {

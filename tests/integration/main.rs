@@ -4,6 +4,7 @@
 mod util;
 
 mod catalog;
+mod cri;
 mod fixtures;
 mod live;
 mod reports;
