@@ -7,9 +7,11 @@
 
 pub mod cgroups;
 pub mod confdirs;
+pub mod containerd;
 pub mod derived;
 pub mod kconfig;
 pub mod kernel;
+pub mod kubernetes_versions;
 pub mod modules_load;
 pub mod registry;
 pub mod sysctl;
@@ -304,6 +306,7 @@ const GROUPS: &[Gatherer] = &[
     modules_load::gather,
     cgroups::gather,
     system::gather,
+    containerd::gather,
 ];
 
 const DEPENDENT_GROUPS: &[DependentGatherer] = &[];
