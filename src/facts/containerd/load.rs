@@ -110,6 +110,15 @@ impl LoadError {
         }
     }
 
+    /// What is wrong, without the location.
+    pub fn message(&self) -> String {
+        match self {
+            LoadError::Read(e) => e.reason.to_string(),
+            LoadError::Syntax { column, message, .. } => format!("column {column}: {message}"),
+            LoadError::Invalid { message, .. } => message.clone(),
+        }
+    }
+
     /// Whether containerd itself would refuse the configuration (rather than this tool
     /// being unable to read it).
     pub fn is_invalid_config(&self) -> bool {

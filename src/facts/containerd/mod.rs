@@ -153,7 +153,7 @@ fn unreadable(error: &LoadError, facts: &mut FactSet) {
         let provenance = Provenance {
             source: path,
             line,
-            note: Some(reason),
+            note: Some(error.message()),
         };
         facts.insert("containerd.config.valid", Fact::known(false, provenance));
     }
