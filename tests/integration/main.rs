@@ -4,6 +4,7 @@
 mod util;
 
 mod catalog;
+mod containerd_config;
 mod fixtures;
 mod live;
 mod reports;

@@ -114,7 +114,9 @@ impl LoadError {
     pub fn message(&self) -> String {
         match self {
             LoadError::Read(e) => e.reason.to_string(),
-            LoadError::Syntax { column, message, .. } => format!("column {column}: {message}"),
+            LoadError::Syntax {
+                column, message, ..
+            } => format!("column {column}: {message}"),
             LoadError::Invalid { message, .. } => message.clone(),
         }
     }
