@@ -7,6 +7,31 @@ pub fn derive(facts: &mut FactSet, _request: &FactRequest) {
     facts.insert("kernel.config.missing_required", required);
     let driver = recommended_driver(facts);
     facts.insert("cgroup.recommended_driver", driver);
+    let pause = pause_image(facts);
+    facts.insert("target.pause_image", pause);
+}
+
+/// The pause image kubeadm of the target Kubernetes version expects.
+fn pause_image(facts: &FactSet) -> Fact {
+    let Some(fact) = facts.get("target.kubernetes_version") else {
+        return Fact::unknown("the target Kubernetes version is not known");
+    };
+    let Some(text) = fact.as_str() else {
+        return Fact::unknown("the target Kubernetes version is not known");
+    };
+    let version = match text.parse::<crate::version::Version>() {
+        Ok(v) => v,
+        Err(e) => return Fact::unknown(e),
+    };
+    match super::kubernetes_versions::pause_image(version) {
+        Ok(image) => Fact::known(
+            image,
+            Provenance::file(fact.provenance.source.clone()).with_note(format!(
+                "kubeadm {version}'s PauseVersion (kubeadm config images list)"
+            )),
+        ),
+        Err(reason) => Fact::unknown(reason),
+    }
 }
 
 /// The required kernel options missing for this host's cgroup mode (hybrid hosts run

@@ -8,9 +8,11 @@
 pub mod cgroups;
 pub mod confdirs;
 pub mod cri;
+pub mod containerd;
 pub mod derived;
 pub mod kconfig;
 pub mod kernel;
+pub mod kubernetes_versions;
 pub mod modules_load;
 pub mod registry;
 pub mod sysctl;
@@ -305,6 +307,7 @@ const GROUPS: &[Gatherer] = &[
     modules_load::gather,
     cgroups::gather,
     system::gather,
+    containerd::gather,
 ];
 
 const DEPENDENT_GROUPS: &[DependentGatherer] = &[cri::gather];

@@ -160,6 +160,58 @@ pub const FACTS: &[FactSpec] = &[
         "docker.api.cgroup_version",
         "The cgroup version Docker Engine sees (GET /info CgroupVersion)",
     ),
+    spec(
+        "target.pause_image",
+        "The pause image kubeadm of the target Kubernetes version expects",
+    ),
+    spec(
+        "containerd.config.present",
+        "Whether /etc/containerd/config.toml exists",
+    ),
+    spec(
+        "containerd.config.version",
+        "The config version of /etc/containerd/config.toml (1 when it has none)",
+    ),
+    spec(
+        "containerd.config.valid",
+        "Whether containerd's config files (with imports) parse and containerd accepts them",
+    ),
+    spec(
+        "containerd.config_files",
+        "containerd's config files read, in merge order (imports included)",
+    ),
+    spec(
+        "containerd.cri_enabled",
+        "Whether the CRI plugin is not in disabled_plugins",
+    ),
+    spec(
+        "containerd.cgroup_driver",
+        "The default runtime's cgroup driver (runc SystemdCgroup): systemd or cgroupfs",
+    ),
+    spec(
+        "containerd.sandbox_image",
+        "The sandbox (pause) image containerd's CRI plugin uses",
+    ),
+    spec(
+        "containerd.default_runtime",
+        "The CRI default runtime's name (default_runtime_name)",
+    ),
+    spec(
+        "containerd.runtime_type",
+        "The default runtime's shim (runtime_type)",
+    ),
+    spec(
+        "containerd.runtime_binary",
+        "The OCI runtime binary of the default runtime (BinaryName, default runc)",
+    ),
+    spec(
+        "containerd.cni_bin_dir",
+        "Where containerd looks for CNI plugins (bin_dir / bin_dirs)",
+    ),
+    spec(
+        "containerd.cni_conf_dir",
+        "Where containerd looks for CNI network configs (conf_dir)",
+    ),
 ];
 
 /// Whether `name` is a fact some gatherer provides.

@@ -5,6 +5,7 @@ mod util;
 
 mod catalog;
 mod cri;
+mod containerd_config;
 mod fixtures;
 mod live;
 mod reports;
