@@ -7,9 +7,12 @@
 
 pub mod cgroups;
 pub mod confdirs;
+pub mod crio;
 pub mod derived;
+pub mod docker;
 pub mod kconfig;
 pub mod kernel;
+pub mod kubelet;
 pub mod modules_load;
 pub mod registry;
 pub mod sysctl;
@@ -304,9 +307,12 @@ const GROUPS: &[Gatherer] = &[
     modules_load::gather,
     cgroups::gather,
     system::gather,
+    crio::gather,
+    kubelet::gather,
 ];
 
-const DEPENDENT_GROUPS: &[DependentGatherer] = &[];
+// Docker's default cgroup driver depends on the cgroup mode and the init system.
+const DEPENDENT_GROUPS: &[DependentGatherer] = &[docker::gather];
 
 /// Gathers every fact group in parallel, then the groups that depend on them, then the
 /// derived facts.
