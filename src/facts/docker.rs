@@ -40,7 +40,11 @@ pub fn gather(
     _options: &Options,
 ) -> FactSet {
     let mut facts = FactSet::default();
-    let installed = first_present(host, &installed_paths());
+    let installed = first_present(
+        host,
+        &installed_paths(),
+        "no dockerd in /usr/bin or /usr/local/bin, no /etc/docker/daemon.json, no docker.sock",
+    );
     let daemon_json = host.read_text_opt(DAEMON_JSON);
     facts.insert(
         "docker.daemon_json.present",
@@ -60,7 +64,11 @@ pub fn gather(
         },
     );
 
-    let cri_dockerd = first_present(host, &cri_dockerd_paths());
+    let cri_dockerd = first_present(
+        host,
+        &cri_dockerd_paths(),
+        "no /run/cri-dockerd.sock and no cri-docker.socket or cri-docker.service unit in the systemd unit directories",
+    );
     let cri_installed = cri_dockerd.as_bool() == Some(true);
     facts.insert("cri_dockerd.installed", cri_dockerd);
     facts.insert(
@@ -95,7 +103,7 @@ fn cri_dockerd_paths() -> Vec<String> {
 
 /// True with the first path that exists; false when none does; unknown when none is known to
 /// exist and one could not be looked at.
-fn first_present(host: &dyn Host, paths: &[String]) -> Fact {
+fn first_present(host: &dyn Host, paths: &[String], none: &str) -> Fact {
     let mut error: Option<HostError> = None;
     for path in paths {
         match host.kind(path) {
@@ -108,10 +116,7 @@ fn first_present(host: &dyn Host, paths: &[String]) -> Fact {
     }
     match error {
         Some(e) => Fact::unknown(e.to_string()),
-        None => Fact::known(
-            false,
-            Provenance::default().with_note(format!("none of {} exists", paths.join(", "))),
-        ),
+        None => Fact::known(false, Provenance::default().with_note(none)),
     }
 }
 

@@ -435,14 +435,21 @@ fn endpoint_exists(host: &dyn Host, endpoint: &Fact) -> Fact {
             ))
         }
     };
+    // Name where the endpoint was configured, which is what a fix changes.
+    let from = format!("endpoint {value} from {}", endpoint.provenance);
     match host.kind(&path) {
-        Ok(Some(FileKind::Socket)) => Fact::known(true, Provenance::file(path)),
+        Ok(Some(FileKind::Socket)) => Fact::known(true, Provenance::file(path).with_note(from)),
         Ok(Some(kind)) => Fact::known(
             false,
-            Provenance::file(path)
-                .with_note(format!("exists but is a {}, not a socket", kind_name(kind))),
+            Provenance::file(path).with_note(format!(
+                "exists but is a {}, not a socket; {from}",
+                kind_name(kind)
+            )),
         ),
-        Ok(None) => Fact::known(false, Provenance::file(path).with_note("does not exist")),
+        Ok(None) => Fact::known(
+            false,
+            Provenance::file(path).with_note(format!("does not exist; {from}")),
+        ),
         Err(e) => Fact::unknown(e.to_string()),
     }
 }
