@@ -7,3 +7,4 @@ mod catalog;
 mod fixtures;
 mod live;
 mod reports;
+mod runtimes;
