@@ -104,11 +104,11 @@ fn parse_config(path: &str, text: &str) -> Result<ConfigValues, String> {
         let reason = first_line(&e.to_string());
         match e.location() {
             Some(loc) => format!(
-                "{path}:{}:{}: not valid YAML: {reason}",
+                "{path}:{}:{}: invalid KubeletConfiguration YAML: {reason}",
                 loc.line(),
                 loc.column()
             ),
-            None => format!("{path}: not valid YAML: {reason}"),
+            None => format!("{path}: invalid KubeletConfiguration YAML: {reason}"),
         }
     })?;
     let Some(doc) = docs
@@ -129,9 +129,19 @@ fn parse_config(path: &str, text: &str) -> Result<ConfigValues, String> {
     })
 }
 
-/// serde-saphyr's messages can carry a source snippet on later lines; the first says it.
+/// serde-saphyr's messages can carry a source snippet on later lines, and start with the
+/// position, which the caller already gives: keep the reason only.
 fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or(message).trim().to_string()
+    let line = message.lines().next().unwrap_or(message).trim();
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    match line.split_once(": ") {
+        Some((position, reason))
+            if position.starts_with("line ") && position.contains(" column ") =>
+        {
+            reason.trim().to_string()
+        }
+        _ => line.to_string(),
+    }
 }
 
 /// The flags the checks read, each the last occurrence across the files.
@@ -491,7 +501,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.starts_with("/c.yaml:"), "{err}");
-        assert!(err.contains("not valid YAML"), "{err}");
+        assert!(err.contains("invalid KubeletConfiguration YAML"), "{err}");
+        assert!(!err.contains("column"), "{err}");
         let err =
             parse_config("/c.yaml", "kind: KubeletConfiguration\nfailSwapOn: maybe\n").unwrap_err();
         assert!(err.starts_with("/c.yaml:2:"), "{err}");

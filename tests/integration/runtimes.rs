@@ -575,7 +575,7 @@ fn kubelet_malformed_yaml_is_an_error_with_path_and_line() {
     assert_eq!(status_of(&report, "kubelet.swap"), "error");
     let msg = message(&report, "kubelet.swap");
     assert!(msg.contains("/var/lib/kubelet/config.yaml:"), "{msg}");
-    assert!(msg.contains("not valid YAML"), "{msg}");
+    assert!(msg.contains("invalid KubeletConfiguration YAML"), "{msg}");
 }
 
 #[test]
