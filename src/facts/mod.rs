@@ -9,10 +9,13 @@ pub mod cgroups;
 pub mod confdirs;
 pub mod cri;
 pub mod containerd;
+pub mod crio;
 pub mod derived;
+pub mod docker;
 pub mod kconfig;
 pub mod kernel;
 pub mod kubernetes_versions;
+pub mod kubelet;
 pub mod modules_load;
 pub mod registry;
 pub mod sysctl;
@@ -308,9 +311,13 @@ const GROUPS: &[Gatherer] = &[
     cgroups::gather,
     system::gather,
     containerd::gather,
+    crio::gather,
+    kubelet::gather,
 ];
 
-const DEPENDENT_GROUPS: &[DependentGatherer] = &[cri::gather];
+/// The CRI probe needs the kubelet's endpoint; Docker's default cgroup driver depends on the
+/// cgroup mode and the init system.
+const DEPENDENT_GROUPS: &[DependentGatherer] = &[cri::gather, docker::gather];
 
 /// Gathers every fact group in parallel, then the groups that depend on them, then the
 /// derived facts.

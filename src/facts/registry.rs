@@ -85,6 +85,87 @@ pub const FACTS: &[FactSpec] = &[
         "cgroup.recommended_driver",
         "The cgroup driver the Kubernetes docs recommend for this host",
     ),
+    spec("crio.config.present", "Whether any CRI-O config file exists"),
+    spec(
+        "crio.config.files",
+        "The CRI-O config files, in the order CRI-O applies them",
+    ),
+    spec("crio.config.parses", "Whether every CRI-O config file parses"),
+    spec(
+        "crio.cgroup_manager",
+        "CRI-O's cgroup manager (crio.runtime.cgroup_manager): systemd or cgroupfs",
+    ),
+    spec(
+        "crio.conmon_cgroup",
+        "CRI-O's conmon_cgroup as configured (empty when unset)",
+    ),
+    spec(
+        "crio.conmon_cgroup_valid",
+        "Whether conmon_cgroup suits the cgroup manager, as CRI-O validates it",
+    ),
+    spec("crio.pause_image", "CRI-O's pause image (crio.image.pause_image)"),
+    spec("crio.default_runtime", "CRI-O's default OCI runtime handler"),
+    spec(
+        "crio.runtime_path",
+        "The binary of CRI-O's default runtime (its runtime_path, or its name on $PATH)",
+    ),
+    spec(
+        "crio.cni_network_dir",
+        "Where CRI-O looks for CNI configuration",
+    ),
+    spec("crio.cni_plugin_dirs", "Where CRI-O looks for CNI plugins"),
+    spec(
+        "docker.installed",
+        "Whether Docker Engine / MCR is installed (dockerd, daemon.json or its socket)",
+    ),
+    spec(
+        "docker.daemon_json.present",
+        "Whether /etc/docker/daemon.json exists",
+    ),
+    spec(
+        "docker.cgroup_driver",
+        "Docker's cgroup driver (exec-opts native.cgroupdriver, or its default)",
+    ),
+    spec(
+        "cri_dockerd.installed",
+        "Whether cri-dockerd is installed (its socket or systemd units)",
+    ),
+    spec(
+        "cri_dockerd.pod_infra_image",
+        "cri-dockerd's pause image (--pod-infra-container-image, or its default)",
+    ),
+    spec(
+        "kubelet.config.present",
+        "Whether /var/lib/kubelet/config.yaml exists",
+    ),
+    spec(
+        "kubelet.flags_files",
+        "The kubelet flag files read (kubeadm-flags.env, /etc/default/kubelet, /etc/sysconfig/kubelet)",
+    ),
+    spec(
+        "kubelet.cgroup_driver",
+        "The kubelet's cgroup driver (cgroupDriver or --cgroup-driver, or its default)",
+    ),
+    spec(
+        "kubelet.container_runtime_endpoint",
+        "The kubelet's CRI endpoint as written (containerRuntimeEndpoint or the flag)",
+    ),
+    spec(
+        "kubelet.container_runtime_endpoint_exists",
+        "Whether the kubelet's CRI endpoint is a socket that exists",
+    ),
+    spec(
+        "kubelet.fail_swap_on",
+        "Whether the kubelet refuses to start with swap on (failSwapOn)",
+    ),
+    spec(
+        "kubelet.swap_behavior",
+        "The kubelet's memorySwap.swapBehavior (NoSwap or LimitedSwap)",
+    ),
+    spec(
+        "kubelet.fail_cgroup_v1",
+        "Whether the kubelet refuses cgroup v1 (failCgroupV1); absent when unset",
+    ),
     spec("init.systemd", "Whether systemd is the init system (PID 1)"),
     spec("init.pid1", "The name of PID 1"),
     spec("swap.enabled", "Whether any swap is active"),

@@ -9,3 +9,4 @@ mod containerd_config;
 mod fixtures;
 mod live;
 mod reports;
+mod runtimes;
