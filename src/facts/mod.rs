@@ -7,17 +7,18 @@
 
 pub mod cgroups;
 pub mod confdirs;
-pub mod cri;
 pub mod containerd;
+pub mod cri;
 pub mod crio;
 pub mod derived;
 pub mod docker;
 pub mod kconfig;
 pub mod kernel;
-pub mod kubernetes_versions;
 pub mod kubelet;
+pub mod kubernetes_versions;
 pub mod modules_load;
 pub mod registry;
+pub mod runtime;
 pub mod sysctl;
 pub mod system;
 
@@ -231,14 +232,17 @@ pub struct FactRequest {
 }
 
 impl FactRequest {
+    /// The facts named, plus the facts of other groups that the groups computing them read.
     pub fn new<I, S>(names: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        FactRequest {
-            names: names.into_iter().map(Into::into).collect(),
+        let mut names: BTreeSet<String> = names.into_iter().map(Into::into).collect();
+        if runtime::FACTS.iter().any(|f| names.contains(*f)) {
+            names.extend(runtime::INPUTS.iter().map(|f| f.to_string()));
         }
+        FactRequest { names }
     }
 
     /// The parameters requested under a prefix: for `sysctl.runtime.` and the request
@@ -319,6 +323,10 @@ const GROUPS: &[Gatherer] = &[
 /// cgroup mode and the init system.
 const DEPENDENT_GROUPS: &[DependentGatherer] = &[cri::gather, docker::gather];
 
+/// Groups that need the dependent groups' facts too (the runtime in use comes from the CRI
+/// probe or, without one, from the configurations).
+const LATE_GROUPS: &[DependentGatherer] = &[runtime::gather];
+
 /// Gathers every fact group in parallel, then the groups that depend on them, then the
 /// derived facts.
 pub fn gather(host: &dyn Host, request: &FactRequest, options: &Options) -> FactSet {
@@ -332,6 +340,10 @@ pub fn gather(host: &dyn Host, request: &FactRequest, options: &Options) -> Fact
         .map(|gather| gather(host, request, &facts, options))
         .reduce(FactSet::default, merge);
     facts.extend(dependent);
+    for gather in LATE_GROUPS {
+        let late = gather(host, request, &facts, options);
+        facts.extend(late);
+    }
     facts.insert(
         "target.kubernetes_version",
         Fact::known(

@@ -13,6 +13,14 @@ const fn spec(name: &'static str, about: &'static str) -> FactSpec {
 }
 
 pub const FACTS: &[FactSpec] = &[
+    spec("runtime.in_use", "The runtime in use: the CRI endpoint's, else the only one configured"),
+    spec("runtime.cgroup_driver", "The runtime's cgroup driver: its CRI RuntimeConfig answer, else its configuration"),
+    spec("oci_runtime.binary", "The OCI runtime binary (runc, crun) the runtime is configured to start"),
+    spec("oci_runtime.found", "Whether that binary exists (on the runtime's PATH when named without a path)"),
+    spec("cni.bin_dirs", "The runtime's CNI plugin directories"),
+    spec("cni.missing_plugins", "Standard CNI plugins (bridge, host-local, loopback, portmap) in none of them"),
+    spec("cni.conf_dir", "The runtime's CNI network configuration directory"),
+    spec("cni.configs", "The network configurations (*.conf, *.conflist, *.json) in it"),
     spec(
         "target.kubernetes_version",
         "The Kubernetes version checked against (--kubernetes-version)",

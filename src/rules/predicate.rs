@@ -205,6 +205,13 @@ impl Predicate {
                 Comparison::Contains(v) => format!("to contain {v}"),
                 Comparison::EqualsFact(other) => format!("the same as {other}"),
             },
+            Predicate::Not(inner) => match inner.as_ref() {
+                Predicate::Fact {
+                    test: Comparison::Equals(v),
+                    ..
+                } => format!("other than {v}"),
+                _ => self.to_string(),
+            },
             other => other.to_string(),
         }
     }

@@ -404,14 +404,14 @@ fn a_socket_that_never_answers_ends_at_the_deadline() {
     ]);
     assert_status(
         &report,
-        "cri.api.v1",
-        "error",
+        "cri.endpoint.reachable",
+        "fail",
         &[&sock.arg(), "no answer within 300ms"],
     );
     assert_status(
         &report,
-        "cri.status.runtime-ready",
-        "error",
+        "cri.endpoint.reachable",
+        "fail",
         &[&sock.arg(), "300ms"],
     );
     assert_status(
@@ -434,8 +434,8 @@ fn a_missing_socket_is_named() {
     );
     assert_status(
         &report,
-        "cri.api.v1",
-        "error",
+        "cri.endpoint.reachable",
+        "fail",
         &[&sock.arg(), "no socket there"],
     );
 }
@@ -454,8 +454,8 @@ fn a_socket_nobody_listens_on_is_refused() {
     );
     assert_status(
         &report,
-        "cri.status.network-ready",
-        "error",
+        "cri.endpoint.reachable",
+        "fail",
         &[&sock.arg(), "connection refused"],
     );
 }
@@ -474,8 +474,8 @@ fn a_socket_answering_http1_garbage_is_not_grpc() {
     let report = json_run(&["--cri-socket", &sock.arg(), "--only", "cri.*"]);
     assert_status(
         &report,
-        "cri.api.v1",
-        "error",
+        "cri.endpoint.reachable",
+        "fail",
         &[&sock.arg(), "not a gRPC server"],
     );
     assert_status(
@@ -668,11 +668,16 @@ fn a_runtime_answering_only_v1alpha2_fails_the_v1_check() {
 fn an_answer_larger_than_the_limit_is_refused() {
     let sock = Sock::new();
     scripted_h2_server(&sock.path(), vec![Answer::Announce(64 * 1024 * 1024)]);
-    let report = json_run(&["--cri-socket", &sock.arg(), "--only", "cri.api.v1"]);
+    let report = json_run(&[
+        "--cri-socket",
+        &sock.arg(),
+        "--only",
+        "cri.endpoint.reachable",
+    ]);
     assert_status(
         &report,
-        "cri.api.v1",
-        "error",
+        "cri.endpoint.reachable",
+        "fail",
         &[&sock.arg(), "larger than the 4 MiB limit"],
     );
 }
@@ -818,8 +823,8 @@ fn several_endpoints_are_a_finding_unless_one_is_chosen() {
     assert_status(&report, "cri.endpoint.single", "pass", &[]);
     assert_status(
         &report,
-        "cri.api.v1",
-        "error",
+        "cri.endpoint.reachable",
+        "fail",
         &["CRI Version at /var/run/crio/crio.sock", "200ms"],
     );
 }

@@ -4,8 +4,8 @@
 mod util;
 
 mod catalog;
-mod cri;
 mod containerd_config;
+mod cri;
 mod fixtures;
 mod live;
 mod reports;
