@@ -135,6 +135,16 @@ struct Containerd {
 impl Containerd {
     /// Starts containerd listening at `socket` (default: inside its temporary directory).
     fn start(socket: Option<&Path>) -> Result<Containerd, String> {
+        Containerd::start_with(socket, None, false)
+    }
+
+    /// Starts containerd with `SystemdCgroup = systemd_cgroup`, its config written to
+    /// `config_at` (a host's /etc/containerd/config.toml) or inside its temporary directory.
+    fn start_with(
+        socket: Option<&Path>,
+        config_at: Option<&Path>,
+        systemd_cgroup: bool,
+    ) -> Result<Containerd, String> {
         if !Path::new(CONTAINERD).is_file() {
             return Err(format!(
                 "{CONTAINERD} is not installed (apt-get install containerd runc)"
@@ -162,16 +172,18 @@ state = "{d}/state"
   bin_dir = "{d}/cni/bin"
 
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-  SystemdCgroup = false
+  SystemdCgroup = {systemd_cgroup}
 "#,
             d = d.display(),
             socket = socket.display()
         );
-        fs::write(d.join("config.toml"), config).unwrap();
+        let config_path = config_at.map_or_else(|| d.join("config.toml"), Path::to_path_buf);
+        fs::create_dir_all(config_path.parent().unwrap()).unwrap();
+        fs::write(&config_path, config).unwrap();
         let log = fs::File::create(d.join("containerd.log")).unwrap();
         let child = Command::new(CONTAINERD)
             .arg("--config")
-            .arg(d.join("config.toml"))
+            .arg(&config_path)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -224,7 +236,11 @@ impl Drop for Containerd {
 
 /// Starts containerd, or says loudly why not: a failure under CI, a skip elsewhere.
 fn containerd_or_skip(socket: Option<&Path>) -> Option<Containerd> {
-    match Containerd::start(socket) {
+    started_or_skip(Containerd::start(socket))
+}
+
+fn started_or_skip(started: Result<Containerd, String>) -> Option<Containerd> {
+    match started {
         Ok(c) => Some(c),
         Err(why) if std::env::var("CI").as_deref() == Ok("true") => {
             panic!("containerd could not be started under CI: {why}")
@@ -840,4 +856,94 @@ fn no_endpoint_at_all_fails_the_first_check_and_skips_the_rest() {
         &["/run/containerd/containerd.sock", "/var/run/crio/crio.sock"],
     );
     assert_status(&report, "cri.endpoint.reachable", "skip", &[]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The central rule, against a real containerd: the kubelet's cgroup driver against the
+// runtime's (containerd 1.6 does not answer RuntimeConfig, so its configuration decides).
+
+/// A root tree where containerd listens at its known socket with its config at
+/// /etc/containerd/config.toml, and a kubelet configured with `kubelet_driver`.
+fn node_with_containerd(
+    systemd_cgroup: bool,
+    kubelet_driver: &str,
+) -> Option<(tempfile::TempDir, Containerd)> {
+    let root = short_tempdir();
+    fs::create_dir_all(root.path().join("run/containerd")).unwrap();
+    fs::create_dir_all(root.path().join("var/lib/kubelet")).unwrap();
+    fs::write(
+        root.path().join("var/lib/kubelet/config.yaml"),
+        format!(
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+             cgroupDriver: {kubelet_driver}\ncontainerRuntimeEndpoint: unix:///run/containerd/containerd.sock\n"
+        ),
+    )
+    .unwrap();
+    let socket = root.path().join("run/containerd/containerd.sock");
+    let config = root.path().join("etc/containerd/config.toml");
+    let ctd = started_or_skip(Containerd::start_with(
+        Some(&socket),
+        Some(&config),
+        systemd_cgroup,
+    ))?;
+    Some((root, ctd))
+}
+
+#[test]
+fn kubelet_and_a_real_containerd_agree_on_the_driver() {
+    let Some((root, _ctd)) = node_with_containerd(true, "systemd") else {
+        return;
+    };
+    let root_arg = root.path().to_str().unwrap();
+    let report = json_run(&[
+        "--root",
+        root_arg,
+        "--kubernetes-version",
+        "1.35",
+        "--only",
+        "kubelet.cgroup-driver.runtime,containerd.cgroup-driver,cri.runtime-config,kubelet.runtime-endpoint",
+    ]);
+    // The endpoint came from the kubelet's config, and the socket is there.
+    assert_status(
+        &report,
+        "kubelet.runtime-endpoint",
+        "pass",
+        &["/var/lib/kubelet/config.yaml:4"],
+    );
+    assert_status(&report, "cri.runtime-config", "warn", &[]);
+    assert_status(
+        &report,
+        "kubelet.cgroup-driver.runtime",
+        "pass",
+        &[
+            "kubelet.cgroup_driver = systemd (/var/lib/kubelet/config.yaml:3)",
+            "runtime.cgroup_driver = systemd (/etc/containerd/config.toml:19",
+        ],
+    );
+}
+
+#[test]
+fn a_kubelet_on_cgroupfs_and_a_real_containerd_on_systemd_disagree() {
+    let Some((root, _ctd)) = node_with_containerd(true, "cgroupfs") else {
+        return;
+    };
+    let root_arg = root.path().to_str().unwrap();
+    let report = json_run(&["--root", root_arg, "--kubernetes-version", "1.36"]);
+    assert_status(
+        &report,
+        "kubelet.cgroup-driver.runtime",
+        "fail",
+        &[
+            "kubelet.cgroup_driver = cgroupfs (/var/lib/kubelet/config.yaml:3)",
+            "runtime.cgroup_driver = systemd (/etc/containerd/config.toml:19",
+            "expected the same as runtime.cgroup_driver",
+        ],
+    );
+    // containerd 1.x is not supported from Kubernetes 1.36.
+    assert_status(
+        &report,
+        "runtime.containerd-version",
+        "fail",
+        &["cri.version.runtime_version = 1."],
+    );
 }

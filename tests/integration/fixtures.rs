@@ -423,3 +423,48 @@ fn real_proc_captures_from_the_corpus() {
          (/boot/config-6.8.0-45-generic, CONFIG_OVERLAY_FS=m)); expected true"
     );
 }
+
+#[test]
+fn a_missing_runc_missing_cni_plugins_and_no_network_config_are_named() {
+    let host = HostBuilder::from_fixture("healthy-v2-systemd")
+        .remove("/usr/bin/runc")
+        .remove("/opt/cni/bin/portmap")
+        .remove("/opt/cni/bin/loopback")
+        .remove("/etc/cni/net.d/10-bridge.conflist");
+    let (_, report) = json_report(&["--root", &host.root_arg(), "--only", "runtime.*,cni.*"]);
+    assert_eq!(status_of(&report, "runtime.oci-runtime"), "fail");
+    assert!(
+        message(&report, "runtime.oci-runtime").contains("runc is in none of /usr/local/sbin/runc, "),
+        "{}",
+        message(&report, "runtime.oci-runtime")
+    );
+    assert_eq!(status_of(&report, "cni.plugins"), "warn");
+    assert_eq!(
+        message(&report, "cni.plugins"),
+        "cni.missing_plugins = loopback, portmap (looked in /opt/cni/bin); expected (none)"
+    );
+    assert_eq!(status_of(&report, "cni.config"), "warn");
+    assert_eq!(
+        message(&report, "cni.config"),
+        "cni.configs = (none) (/etc/cni/net.d); expected other than (none)"
+    );
+}
+
+#[test]
+fn a_kubelet_and_runtime_driver_mismatch_names_both_files() {
+    let host = HostBuilder::from_fixture("healthy-v2-systemd").file(
+        "/var/lib/kubelet/config.yaml",
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: cgroupfs\n",
+    );
+    let (run, report) = json_report(&["--root", &host.root_arg(), "--only", "kubelet.cgroup-driver.*"]);
+    assert_eq!(run.code, 1);
+    assert!(message(&report, "kubelet.cgroup-driver.runtime").starts_with(
+        "kubelet.cgroup_driver = cgroupfs (/var/lib/kubelet/config.yaml:3); runtime.cgroup_driver = systemd \
+         (/etc/containerd/config.toml:13"
+    ));
+    assert_eq!(
+        message(&report, "kubelet.cgroup-driver.recommended"),
+        "kubelet.cgroup_driver = cgroupfs (/var/lib/kubelet/config.yaml:3); cgroup.recommended_driver = systemd \
+         (systemd is the init system); expected the same as cgroup.recommended_driver"
+    );
+}
