@@ -123,16 +123,15 @@ pub fn evaluate_rule(rule: &Rule, facts: &FactSet, version: Version) -> CheckRes
         match applies.verdict {
             Verdict::Holds => {}
             Verdict::Fails => {
+                // Name only the condition that does not hold.
+                let deciding = when.deciding_failure(facts);
+                let why = evaluate(deciding, facts);
                 result.status = Status::Skip;
                 result.message = format!(
-                    "not applicable: {}; the check applies when {when}",
-                    describe(&applies.observations)
+                    "not applicable: {}; the check applies when {deciding}",
+                    describe(&why.observations)
                 );
-                result.evidence = applies
-                    .observations
-                    .into_iter()
-                    .map(Evidence::from)
-                    .collect();
+                result.evidence = why.observations.into_iter().map(Evidence::from).collect();
                 result.duration = started.elapsed();
                 return result;
             }

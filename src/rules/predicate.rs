@@ -277,6 +277,22 @@ pub struct Evaluation {
     pub observations: Vec<Observation>,
 }
 
+impl Predicate {
+    /// The part of a false predicate that makes it false: for `all`, the first branch that
+    /// is false (recursively); otherwise the predicate itself. Lets a skip say only the
+    /// condition that did not hold.
+    pub fn deciding_failure<'a>(&'a self, facts: &FactSet) -> &'a Predicate {
+        if let Predicate::All(ps) = self {
+            for p in ps {
+                if eval(p, facts, &mut Vec::new()) == Verdict::Fails {
+                    return p.deciding_failure(facts);
+                }
+            }
+        }
+        self
+    }
+}
+
 pub fn evaluate(predicate: &Predicate, facts: &FactSet) -> Evaluation {
     let mut observations = Vec::new();
     let verdict = eval(predicate, facts, &mut observations);

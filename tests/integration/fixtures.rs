@@ -434,7 +434,8 @@ fn a_missing_runc_missing_cni_plugins_and_no_network_config_are_named() {
     let (_, report) = json_report(&["--root", &host.root_arg(), "--only", "runtime.*,cni.*"]);
     assert_eq!(status_of(&report, "runtime.oci-runtime"), "fail");
     assert!(
-        message(&report, "runtime.oci-runtime").contains("runc is in none of /usr/local/sbin/runc, "),
+        message(&report, "runtime.oci-runtime")
+            .contains("runc is in none of /usr/local/sbin/runc, "),
         "{}",
         message(&report, "runtime.oci-runtime")
     );
@@ -456,7 +457,12 @@ fn a_kubelet_and_runtime_driver_mismatch_names_both_files() {
         "/var/lib/kubelet/config.yaml",
         "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: cgroupfs\n",
     );
-    let (run, report) = json_report(&["--root", &host.root_arg(), "--only", "kubelet.cgroup-driver.*"]);
+    let (run, report) = json_report(&[
+        "--root",
+        &host.root_arg(),
+        "--only",
+        "kubelet.cgroup-driver.*",
+    ]);
     assert_eq!(run.code, 1);
     assert!(message(&report, "kubelet.cgroup-driver.runtime").starts_with(
         "kubelet.cgroup_driver = cgroupfs (/var/lib/kubelet/config.yaml:3); runtime.cgroup_driver = systemd \
