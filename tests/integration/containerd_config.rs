@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use serde_json::Value;
 
-use crate::util::{corpus, json_report, node_preflight, status_of, HostBuilder};
+use crate::util::{check_of, corpus, json_report, message, node_preflight, status_of, HostBuilder};
 
 const CONFIG: &str = "/etc/containerd/config.toml";
 
@@ -38,19 +38,6 @@ fn check(host: &HostBuilder, version: &str) -> Value {
         version,
     ]);
     report
-}
-
-fn result<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no check {id}"))
-}
-
-fn message(report: &Value, id: &str) -> String {
-    result(report, id)["message"].as_str().unwrap().to_string()
 }
 
 /// Every gathered fact, by name.

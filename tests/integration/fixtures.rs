@@ -3,19 +3,6 @@
 
 use crate::util::*;
 
-fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no check {id}"))
-}
-
-fn message(report: &serde_json::Value, id: &str) -> String {
-    check(report, id)["message"].as_str().unwrap().to_string()
-}
-
 #[test]
 fn a_healthy_cgroup_v2_systemd_host_passes_everything() {
     let root = fixture("healthy-v2-systemd");
@@ -76,7 +63,7 @@ fn built_in_modules_without_module_support_are_not_missing() {
     // The kernel config is read from /proc/config.gz (gzip).
     assert_eq!(status_of(&report, "kernel.config.required"), "pass");
     assert_eq!(
-        check(&report, "kernel.config.required")["evidence"][0]["source"],
+        check_of(&report, "kernel.config.required")["evidence"][0]["source"],
         "/proc/config.gz"
     );
     assert!(message(&report, "cgroups.driver.recommended")
@@ -157,7 +144,7 @@ fn bridge_sysctl_severity_follows_the_kubernetes_version() {
     assert_eq!(status_of(&old, id), "fail");
     assert_eq!(status_of(&new, id), "warn");
     assert_eq!(
-        check(&new, id)["severity_reason"],
+        check_of(&new, id)["severity_reason"],
         "kubeadm 1.30 dropped this preflight error because some network plugins do not need it"
     );
     assert!(message(&new, id).ends_with(
@@ -212,7 +199,7 @@ fn swap_on_is_a_warning_that_fails_only_with_fail_on_warning() {
         "node.swap",
     ]);
     assert_eq!(run.code, 0);
-    assert_eq!(check(&report, "node.swap")["ignored"], true);
+    assert_eq!(check_of(&report, "node.swap")["ignored"], true);
     assert_eq!(report["summary"]["ignored"], 1);
 }
 

@@ -5,7 +5,9 @@ use std::os::unix::net::UnixListener;
 
 use serde_json::Value;
 
-use crate::util::{fixture, json_report, node_preflight, status_of, HostBuilder};
+use crate::util::{
+    check_of, fixture, json_report, message, node_preflight, status_of, HostBuilder,
+};
 
 /// A systemd host on cgroup v2 with swap off: the recommended driver is systemd.
 fn systemd_v2_host() -> HostBuilder {
@@ -14,22 +16,6 @@ fn systemd_v2_host() -> HostBuilder {
         .file("/proc/1/comm", "systemd\n")
         .file("/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n")
         .dir("/run/systemd/system")
-}
-
-fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .expect("checks array")
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no check {id} in the report"))
-}
-
-fn message(report: &Value, id: &str) -> String {
-    check(report, id)["message"]
-        .as_str()
-        .expect("message")
-        .to_string()
 }
 
 fn run(root: &str, only: &str) -> Value {

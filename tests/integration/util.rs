@@ -246,14 +246,27 @@ pub fn assert_valid_report_json(json: &str) {
     );
 }
 
-/// The status of one check in a JSON report.
-pub fn status_of(report: &serde_json::Value, id: &str) -> String {
+/// One check of a JSON report.
+pub fn check_of<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     report["checks"]
         .as_array()
         .expect("checks array")
         .iter()
         .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no check {id} in the report"))["status"]
+        .unwrap_or_else(|| panic!("no check {id} in the report"))
+}
+
+/// The message of one check of a JSON report.
+pub fn message(report: &serde_json::Value, id: &str) -> String {
+    check_of(report, id)["message"]
+        .as_str()
+        .expect("message string")
+        .to_string()
+}
+
+/// The status of one check in a JSON report.
+pub fn status_of(report: &serde_json::Value, id: &str) -> String {
+    check_of(report, id)["status"]
         .as_str()
         .expect("status string")
         .to_string()
