@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use serde_json::Value;
 
-use crate::util::{check_of, corpus, json_report, message, node_preflight, status_of, HostBuilder};
+use crate::util::{corpus, json_report, message, node_preflight, status_of, HostBuilder};
 
 const CONFIG: &str = "/etc/containerd/config.toml";
 

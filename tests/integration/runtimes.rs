@@ -5,9 +5,7 @@ use std::os::unix::net::UnixListener;
 
 use serde_json::Value;
 
-use crate::util::{
-    check_of, fixture, json_report, message, node_preflight, status_of, HostBuilder,
-};
+use crate::util::{fixture, json_report, message, node_preflight, status_of, HostBuilder};
 
 /// A systemd host on cgroup v2 with swap off: the recommended driver is systemd.
 fn systemd_v2_host() -> HostBuilder {
