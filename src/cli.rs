@@ -239,6 +239,7 @@ pub enum Format {
     Table,
     Json,
     Junit,
+    Markdown,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -28,6 +28,7 @@ pub fn check(config: CheckConfig) -> anyhow::Result<u8> {
         Format::Table => report::table::render(&report, config.color),
         Format::Json => report::json::render(&report),
         Format::Junit => report::junit::render(&report),
+        Format::Markdown => report::markdown::render(&report),
     };
     match &config.output_file {
         Some(path) => {

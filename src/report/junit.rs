@@ -27,23 +27,76 @@ pub fn render(report: &Report) -> String {
 }
 
 fn write(report: &Report) -> io::Result<Vec<u8>> {
+    let suites: Vec<Suite> = by_category(&report.checks)
+        .into_iter()
+        .map(|(category, checks)| Suite {
+            name: category.to_string(),
+            classname_prefix: "node-preflight".to_string(),
+            report,
+            checks,
+        })
+        .collect();
+    write_document(&suites, &[])
+}
+
+/// The JUnit report of several nodes (bundles): one testsuite per node, classnames
+/// `node-preflight.<node>.<check id>`; a bundle that could not be read is a suite with one
+/// `<error>` test case.
+pub fn render_fleet(nodes: &[(String, &Report)], unreadable: &[(String, String)]) -> String {
+    let suites: Vec<Suite> = nodes
+        .iter()
+        .map(|(node, report)| Suite {
+            name: node.clone(),
+            classname_prefix: format!("node-preflight.{}", node.replace('.', "_")),
+            report,
+            checks: report.checks.iter().collect(),
+        })
+        .collect();
+    match write_document(&suites, unreadable) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => format!("<!-- cannot render the JUnit report: {e} -->\n"),
+    }
+}
+
+/// One `testsuite`: some checks of one report.
+struct Suite<'a> {
+    name: String,
+    classname_prefix: String,
+    report: &'a Report,
+    checks: Vec<&'a CheckResult>,
+}
+
+fn write_document(suites: &[Suite], unreadable: &[(String, String)]) -> io::Result<Vec<u8>> {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    let groups = by_category(&report.checks);
-    let fail_on = report.target.fail_on;
-    let (failures, errors) = counts(report.checks.iter(), fail_on);
-    let total_time: f64 = report.checks.iter().map(|c| c.duration.as_secs_f64()).sum();
+    let (mut tests, mut failures, mut errors, mut total_time) = (0, 0, 0, 0.0);
+    for suite in suites {
+        let (f, e) = counts(suite.checks.iter().copied(), suite.report.target.fail_on);
+        tests += suite.checks.len();
+        failures += f;
+        errors += e;
+        total_time += suite
+            .checks
+            .iter()
+            .map(|c| c.duration.as_secs_f64())
+            .sum::<f64>();
+    }
+    tests += unreadable.len();
+    errors += unreadable.len();
     w.create_element("testsuites")
         .with_attributes([
             ("name", "node-preflight"),
-            ("tests", report.checks.len().to_string().as_str()),
+            ("tests", tests.to_string().as_str()),
             ("failures", failures.to_string().as_str()),
             ("errors", errors.to_string().as_str()),
             ("time", time(total_time).as_str()),
         ])
         .write_inner_content(|w| {
-            for (category, checks) in &groups {
-                write_suite(w, report, category, checks)?;
+            for suite in suites {
+                write_suite(w, suite)?;
+            }
+            for (node, why) in unreadable {
+                write_unreadable(w, node, why)?;
             }
             Ok(())
         })?;
@@ -52,12 +105,40 @@ fn write(report: &Report) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn write_suite(
-    w: &mut Writer<Vec<u8>>,
-    report: &Report,
-    category: &str,
-    checks: &[&CheckResult],
-) -> io::Result<()> {
+fn write_unreadable(w: &mut Writer<Vec<u8>>, node: &str, why: &str) -> io::Result<()> {
+    let why = xml_safe(why);
+    w.create_element("testsuite")
+        .with_attributes([
+            ("name", xml_safe(node).as_str()),
+            ("tests", "1"),
+            ("failures", "0"),
+            ("errors", "1"),
+            ("skipped", "0"),
+        ])
+        .write_inner_content(|w| {
+            w.create_element("testcase")
+                .with_attributes([
+                    ("name", "bundle is readable"),
+                    (
+                        "classname",
+                        format!("node-preflight.{}.bundle", xml_safe(node).replace('.', "_"))
+                            .as_str(),
+                    ),
+                ])
+                .write_inner_content(|w| {
+                    w.create_element("error")
+                        .with_attributes([("type", "bundle"), ("message", why.as_str())])
+                        .write_text_content(BytesText::new(&why))?;
+                    Ok(())
+                })?;
+            Ok(())
+        })?;
+    Ok(())
+}
+
+fn write_suite(w: &mut Writer<Vec<u8>>, suite: &Suite) -> io::Result<()> {
+    let report = suite.report;
+    let checks = &suite.checks;
     let fail_on = report.target.fail_on;
     let (failures, errors) = counts(checks.iter().copied(), fail_on);
     let skipped = checks.iter().filter(|c| is_skipped(c, fail_on)).count();
@@ -65,7 +146,7 @@ fn write_suite(
     let hostname = xml_safe(report.host.hostname.as_deref().unwrap_or("unknown"));
     w.create_element("testsuite")
         .with_attributes([
-            ("name", xml_safe(category).as_str()),
+            ("name", xml_safe(&suite.name).as_str()),
             ("tests", checks.len().to_string().as_str()),
             ("failures", failures.to_string().as_str()),
             ("errors", errors.to_string().as_str()),
@@ -90,15 +171,20 @@ fn write_suite(
                 Ok(())
             })?;
             for check in checks {
-                write_case(w, check, fail_on)?;
+                write_case(w, check, fail_on, &suite.classname_prefix)?;
             }
             Ok(())
         })?;
     Ok(())
 }
 
-fn write_case(w: &mut Writer<Vec<u8>>, check: &CheckResult, fail_on: Severity) -> io::Result<()> {
-    let classname = xml_safe(&format!("node-preflight.{}", check.id));
+fn write_case(
+    w: &mut Writer<Vec<u8>>,
+    check: &CheckResult,
+    fail_on: Severity,
+    classname_prefix: &str,
+) -> io::Result<()> {
+    let classname = xml_safe(&format!("{classname_prefix}.{}", check.id));
     let name = xml_safe(&check.title);
     let message = xml_safe(&check.message);
     let details = xml_safe(&details(check));

@@ -1,8 +1,10 @@
 //! Reports: pure functions of the results.
 
 pub mod catalog;
+pub mod fleet;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod table;
 mod text;
 

@@ -269,3 +269,21 @@ fn control_characters_in_host_files_cannot_reach_the_terminal_or_break_xml() {
     let (_, report) = json_report(&["--root", &host.root_arg(), "--only", "node.hostname"]);
     assert_eq!(report["host"]["hostname"], "evil\u{1b}[2J\u{7}name");
 }
+
+#[test]
+fn golden_markdown_report() {
+    let root = fixture("sysctl-shadowed");
+    let run = node_preflight(&[
+        "check",
+        "-o",
+        "markdown",
+        "--root",
+        &root,
+        "--kubernetes-version",
+        "1.31",
+        "--only",
+        "sysctl.*,node.*",
+    ]);
+    assert_eq!(run.code, 1);
+    assert_golden(&run.stdout, "sysctl-shadowed.md");
+}
