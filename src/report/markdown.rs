@@ -133,8 +133,7 @@ pub fn status_label(c: &CheckResult) -> String {
 /// Text safe inside a Markdown table cell: no control characters, no line breaks, no
 /// unescaped pipes, and no HTML.
 pub fn cell(text: &str) -> String {
-    printable(text, false)
-        .replace('\\', "\\\\")
+    printable(&text.replace('\\', "\\\\"), false)
         .replace('|', "\\|")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
