@@ -947,3 +947,45 @@ fn a_kubelet_on_cgroupfs_and_a_real_containerd_on_systemd_disagree() {
         &["cri.version.runtime_version = 1."],
     );
 }
+
+#[test]
+fn the_kubelets_endpoint_at_an_unusual_path_is_the_one_probed() {
+    // No known socket exists; only the kubelet's containerRuntimeEndpoint says where the
+    // runtime listens.
+    let root = short_tempdir();
+    fs::create_dir_all(root.path().join("srv/ctd")).unwrap();
+    fs::create_dir_all(root.path().join("var/lib/kubelet")).unwrap();
+    fs::write(
+        root.path().join("var/lib/kubelet/config.yaml"),
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+         cgroupDriver: cgroupfs\ncontainerRuntimeEndpoint: unix:///srv/ctd/c.sock\n",
+    )
+    .unwrap();
+    let socket = root.path().join("srv/ctd/c.sock");
+    let Some(_ctd) = started_or_skip(Containerd::start_with(Some(&socket), None, false)) else {
+        return;
+    };
+    let root_arg = root.path().to_str().unwrap();
+    let report = json_run(&[
+        "--root",
+        root_arg,
+        "--only",
+        "cri.*,kubelet.runtime-endpoint",
+    ]);
+    assert_status(&report, "cri.endpoint.found", "pass", &["/srv/ctd/c.sock"]);
+    assert_status(
+        &report,
+        "cri.api.v1",
+        "pass",
+        &["CRI Version at /srv/ctd/c.sock"],
+    );
+    assert_status(
+        &report,
+        "kubelet.runtime-endpoint",
+        "pass",
+        &["/var/lib/kubelet/config.yaml:4"],
+    );
+    let facts = facts_run(&["--root", root_arg]);
+    assert_eq!(facts["cri.endpoint"]["value"], "/srv/ctd/c.sock");
+    assert_eq!(facts["runtime.in_use"]["value"], "containerd");
+}
