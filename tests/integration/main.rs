@@ -7,6 +7,7 @@ mod catalog;
 mod containerd_config;
 mod cri;
 mod fixtures;
+mod hardening;
 mod live;
 mod reports;
 mod runtimes;
