@@ -659,6 +659,55 @@ expect = { fact = "swap.enabeld", equals = false }
         }
     }
 
+    fn with_fix(fix: &str) -> Result<Catalog, CatalogError> {
+        let rule = format!(
+            r#"
+[[check]]
+id = "x.fix"
+title = "t"
+category = "node"
+severity = "error"
+docs = "https://example.invalid"
+rationale = "r"
+remediation = "m"
+expect = {{ fact = "swap.enabled", equals = false }}
+fix = {fix}
+"#
+        );
+        Catalog::from_sources([("a.toml".into(), rule)])
+    }
+
+    #[test]
+    fn fixes_are_validated() {
+        let ok =
+            with_fix(r#"{ kind = "sysctl", key = "net.ipv4.ip_forward", value = "1" }"#).unwrap();
+        assert_eq!(
+            ok.rules[0].fix,
+            Some(Fix::Sysctl {
+                key: "net.ipv4.ip_forward".into(),
+                value: "1".into()
+            })
+        );
+        // The remedy's facts are the rule's facts too (gathered, and checked against the registry).
+        assert!(ok.rules[0]
+            .facts()
+            .any(|f| f == "sysctl.persisted.net.ipv4.ip_forward"));
+        for (fix, error) in [
+            (r#"{ kind = "reboot" }"#, "unknown kind \"reboot\""),
+            (r#"{ kind = "module" }"#, "needs `name`"),
+            (r#"{ kind = "swap", name = "x" }"#, "takes no `name`"),
+            (
+                r#"{ kind = "containerd", setting = "snapshotter" }"#,
+                "no setting \"snapshotter\"",
+            ),
+            (r#"{ kind = "module", name = "a;b" }"#, "not a module name"),
+            (r#"{ kind = "swap", extra = 1 }"#, "unknown field `extra`"),
+        ] {
+            let err = with_fix(fix).unwrap_err().to_string();
+            assert!(err.contains(error), "{fix}: {err}");
+        }
+    }
+
     #[test]
     fn severity_follows_the_version() {
         let catalog = Catalog::load(&[]).unwrap();
