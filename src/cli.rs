@@ -38,6 +38,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print every gathered fact with its provenance, as JSON
     Facts(FactsArgs),
+    /// Print a shell script of the remedies for what failed (changes nothing itself)
+    Fix(FixArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -84,6 +86,23 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Report these checks but keep them out of the exit code (`all` for every check)
+    #[arg(long, value_name = "ID,...|all", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+
+    #[command(flatten)]
+    pub fail_on: FailOnArgs,
+
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+/// Which checks run: shared by `check` and `fix`.
+#[derive(Args, Debug, Clone)]
+pub struct SelectArgs {
     /// Run only the checks whose ids match these globs (comma-separated)
     #[arg(long, value_name = "GLOB,...", value_delimiter = ',')]
     pub only: Vec<String>,
@@ -91,14 +110,32 @@ pub struct CheckArgs {
     /// Leave out the checks whose ids match these globs (comma-separated)
     #[arg(long, value_name = "GLOB,...", value_delimiter = ',')]
     pub skip: Vec<String>,
+}
 
-    /// Report these checks but keep them out of the exit code (`all` for every check)
-    #[arg(long, value_name = "ID,...|all", value_delimiter = ',')]
-    pub ignore: Vec<String>,
-
-    /// The lowest severity that makes the exit code 1
+#[derive(Args, Debug, Clone)]
+pub struct FailOnArgs {
+    /// The lowest severity that makes the exit code 1 (for `fix`: the lowest severity fixed)
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+}
+
+/// `fix`: the checks `check` would run with the same options, and a script for the failures.
+#[derive(Args, Debug, Clone)]
+pub struct FixArgs {
+    #[command(flatten)]
+    pub host: HostArgs,
+
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub fail_on: FailOnArgs,
 
     #[command(flatten)]
     pub runtime: RuntimeArgs,
@@ -326,11 +363,56 @@ impl CheckConfig {
 
 impl CheckArgs {
     pub fn validate(self) -> Result<CheckConfig, UsageError> {
-        let root = validate_root(&self.host)?;
-        let catalog = load_catalog(&self.catalog)?;
-        let target = validate_target(&self.target, &catalog)?;
-        let only = globs("--only", &self.only)?;
-        let skip = globs("--skip", &self.skip)?;
+        let color = self.output == Format::Table
+            && self.output_file.is_none()
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let mut config = CheckConfig::new(
+            &self.host,
+            &self.catalog,
+            &self.target,
+            &self.select,
+            &self.fail_on,
+            &self.runtime,
+        )?;
+        config.ignore = validate_ignore(&self.ignore, &config.catalog)?;
+        config.format = self.output;
+        config.output_file = self.output_file;
+        config.color = color;
+        Ok(config)
+    }
+}
+
+impl FixArgs {
+    /// The configuration of the `check` run that `fix` makes (a table, nothing ignored).
+    pub fn validate(self) -> Result<CheckConfig, UsageError> {
+        CheckConfig::new(
+            &self.host,
+            &self.catalog,
+            &self.target,
+            &self.select,
+            &self.fail_on,
+            &self.runtime,
+        )
+    }
+}
+
+impl CheckConfig {
+    /// The options `check` and `fix` share, validated; the report options take their
+    /// defaults (table, standard output, no colour, nothing ignored).
+    pub fn new(
+        host: &HostArgs,
+        catalog: &CatalogArgs,
+        target: &TargetArgs,
+        select: &SelectArgs,
+        fail_on: &FailOnArgs,
+        runtime: &RuntimeArgs,
+    ) -> Result<CheckConfig, UsageError> {
+        let root = validate_root(host)?;
+        let catalog = load_catalog(catalog)?;
+        let target = validate_target(target, &catalog)?;
+        let only = globs("--only", &select.only)?;
+        let skip = globs("--skip", &select.skip)?;
         let selected: Vec<usize> = catalog
             .rules
             .iter()
@@ -344,25 +426,20 @@ impl CheckArgs {
                 "no check is selected: --only/--skip leave nothing to run (`node-preflight list` shows the ids)".into(),
             ));
         }
-        let ignore = validate_ignore(&self.ignore, &catalog)?;
-        let runtime = self.runtime.validate()?;
-        let color = self.output == Format::Table
-            && self.output_file.is_none()
-            && std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let runtime = runtime.validate()?;
         Ok(CheckConfig {
             root,
             catalog,
             selected,
             target,
-            format: self.output,
-            output_file: self.output_file,
-            ignore,
-            fail_on: match self.fail_on {
+            format: Format::Table,
+            output_file: None,
+            ignore: Ignore::None,
+            fail_on: match fail_on.fail_on {
                 FailOn::Error => Severity::Error,
                 FailOn::Warning => Severity::Warning,
             },
-            color,
+            color: false,
             runtime,
         })
     }

@@ -43,6 +43,12 @@ pub fn check(config: CheckConfig) -> anyhow::Result<u8> {
 
 /// The report of a check run on a host.
 pub fn build_report(host: &dyn Host, config: &CheckConfig) -> Report {
+    run_checks(host, config).0
+}
+
+/// A check run on a host: the report, and the facts it was made from (which `fix` reads to
+/// find the file and line to change).
+pub fn run_checks(host: &dyn Host, config: &CheckConfig) -> (Report, facts::FactSet) {
     let rules = config.selected_rules();
     let request = FactRequest::new(Catalog::facts_of(rules.iter().copied()));
     let facts = facts::gather(host, &request, &config.options());
@@ -50,7 +56,7 @@ pub fn build_report(host: &dyn Host, config: &CheckConfig) -> Report {
     let mut checks = evaluate_all(&rules, &facts, version, &|id| config.ignore.contains(id));
     report::sort_by_category(&mut checks);
     let summary = Summary::of(&checks, config.fail_on);
-    Report {
+    let report = Report {
         schema: report::SCHEMA,
         tool: Tool::default(),
         host: HostInfo::from_facts(host.describe(), &facts),
@@ -62,7 +68,18 @@ pub fn build_report(host: &dyn Host, config: &CheckConfig) -> Report {
         },
         summary,
         checks,
-    }
+    };
+    (report, facts)
+}
+
+/// Runs the checks as `check` does and prints a shell script of the remedies for what
+/// failed. Changes nothing on the host.
+pub fn fix(config: CheckConfig) -> anyhow::Result<u8> {
+    let host = open_host(&config.root);
+    let (report, facts) = run_checks(&host, &config);
+    let script = crate::fix::script(&host, &config, &report, &facts);
+    write_stdout(&script)?;
+    Ok(0)
 }
 
 pub fn list(args: ListArgs) -> anyhow::Result<u8> {

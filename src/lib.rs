@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod commands;
 pub mod facts;
+pub mod fix;
 pub mod host;
 pub mod probe;
 pub mod report;
@@ -24,5 +25,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::List(args)) => commands::list(args),
         Some(Command::Explain(args)) => commands::explain(args),
         Some(Command::Facts(args)) => commands::facts(args),
+        Some(Command::Fix(args)) => commands::fix(args.validate()?),
     }
 }

@@ -17,6 +17,22 @@
 //! severity = "warning"
 //! reason = "Why the version changes it."
 //! ```
+//!
+//! A rule may carry a structured remedy, `fix`, that `node-preflight fix` turns into shell
+//! commands when the check fails (without one, the script carries the check's `remediation`
+//! as a comment). The kinds:
+//!
+//! ```toml
+//! fix = { kind = "module", name = "overlay" }            # modules-load.d + modprobe
+//! fix = { kind = "sysctl", key = "net.ipv4.ip_forward", value = "1" }  # sysctl.d drop-in
+//! fix = { kind = "containerd", setting = "cri-enabled" }  # or cgroup-driver, sandbox-image
+//! fix = { kind = "crio", setting = "cgroup-manager" }     # or conmon-cgroup, pause-image
+//! fix = { kind = "kubelet", setting = "cgroup-driver" }
+//! fix = { kind = "swap" }                                 # swapoff + /etc/fstab
+//! ```
+//!
+//! An unknown kind, a missing or extra field, or a setting the kind does not have is refused
+//! like any other catalog error.
 
 pub mod eval;
 pub mod predicate;
@@ -76,6 +92,8 @@ pub struct Rule {
     pub remediation: String,
     pub when: Option<Predicate>,
     pub expect: Predicate,
+    /// The structured remedy `node-preflight fix` applies, if there is a safe one.
+    pub fix: Option<Fix>,
     /// The file the rule came from (`checks/kernel.toml` or a `--checks` path).
     pub source: String,
 }
@@ -92,12 +110,15 @@ impl Rule {
             })
     }
 
-    /// Every fact the rule reads.
-    pub fn facts(&self) -> impl Iterator<Item = &str> {
+    /// Every fact the rule reads, its remedy's included (so that `fix` targets the file and
+    /// line that the same run saw).
+    pub fn facts(&self) -> impl Iterator<Item = String> + '_ {
         self.when
             .iter()
             .flat_map(Predicate::facts)
             .chain(self.expect.facts())
+            .map(str::to_string)
+            .chain(self.fix.iter().flat_map(Fix::facts))
     }
 }
 
@@ -122,6 +143,205 @@ struct RawRule {
     remediation: String,
     when: Option<RawPredicate>,
     expect: RawPredicate,
+    fix: Option<RawFix>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFix {
+    kind: String,
+    name: Option<String>,
+    key: Option<String>,
+    value: Option<String>,
+    setting: Option<String>,
+}
+
+/// A structured remedy: what `node-preflight fix` may change for a failed check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fix {
+    /// List the module in modules-load.d, and load it (live only).
+    Module {
+        name: String,
+    },
+    /// Make a sysctl key persist with a value, and apply the files (live only).
+    Sysctl {
+        key: String,
+        value: String,
+    },
+    Containerd(ContainerdSetting),
+    Crio(CrioSetting),
+    Kubelet(KubeletSetting),
+    /// Turn swap off (live only) and comment out the swap lines of /etc/fstab.
+    Swap,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContainerdSetting {
+    CriEnabled,
+    CgroupDriver,
+    SandboxImage,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrioSetting {
+    CgroupManager,
+    ConmonCgroup,
+    PauseImage,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KubeletSetting {
+    CgroupDriver,
+}
+
+pub const FIX_KINDS: &[&str] = &["module", "sysctl", "containerd", "crio", "kubelet", "swap"];
+
+impl Fix {
+    /// The facts the remedy reads to find the file and line to change.
+    pub fn facts(&self) -> Vec<String> {
+        let names: Vec<String> = match self {
+            Fix::Module { name } => vec![
+                format!("module.{name}.persisted"),
+                format!("module.{name}.builtin"),
+            ],
+            Fix::Sysctl { key, .. } => vec![format!("sysctl.persisted.{key}")],
+            Fix::Containerd(s) => {
+                let mut v = vec!["containerd.config.version", "containerd.config_files"];
+                v.extend(match s {
+                    ContainerdSetting::CriEnabled => vec!["containerd.cri_enabled"],
+                    ContainerdSetting::CgroupDriver => vec![
+                        "containerd.cgroup_driver",
+                        "containerd.default_runtime",
+                        "cgroup.recommended_driver",
+                    ],
+                    ContainerdSetting::SandboxImage => {
+                        vec!["containerd.sandbox_image", "target.pause_image"]
+                    }
+                });
+                v.into_iter().map(str::to_string).collect()
+            }
+            Fix::Crio(_) => [
+                "crio.config.files",
+                "crio.cgroup_manager",
+                "crio.conmon_cgroup",
+                "crio.pause_image",
+                "cgroup.recommended_driver",
+                "target.pause_image",
+            ]
+            .map(str::to_string)
+            .to_vec(),
+            Fix::Kubelet(KubeletSetting::CgroupDriver) => {
+                vec![
+                    "kubelet.cgroup_driver".into(),
+                    "cgroup.recommended_driver".into(),
+                ]
+            }
+            Fix::Swap => vec![],
+        };
+        names
+    }
+}
+
+impl RawFix {
+    fn build(self) -> Result<Fix, String> {
+        let RawFix {
+            kind,
+            name,
+            key,
+            value,
+            setting,
+        } = self;
+        let given = [
+            ("name", name.is_some()),
+            ("key", key.is_some()),
+            ("value", value.is_some()),
+            ("setting", setting.is_some()),
+        ];
+        let allowed: &[&str] = match kind.as_str() {
+            "module" => &["name"],
+            "sysctl" => &["key", "value"],
+            "containerd" | "crio" | "kubelet" => &["setting"],
+            "swap" => &[],
+            other => {
+                return Err(format!(
+                    "unknown kind {other:?} (one of {})",
+                    FIX_KINDS.join(", ")
+                ))
+            }
+        };
+        for (field, present) in given {
+            if present && !allowed.contains(&field) {
+                return Err(format!("kind {kind:?} takes no `{field}`"));
+            }
+            if !present && allowed.contains(&field) {
+                return Err(format!("kind {kind:?} needs `{field}`"));
+            }
+        }
+        let setting = setting.unwrap_or_default();
+        let bad_setting = |known: &[&str]| {
+            format!(
+                "kind {kind:?} has no setting {setting:?} (one of {})",
+                known.join(", ")
+            )
+        };
+        Ok(match kind.as_str() {
+            "module" => {
+                let name = name.unwrap_or_default();
+                if name.is_empty()
+                    || !name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                {
+                    return Err(format!("{name:?} is not a module name"));
+                }
+                Fix::Module { name }
+            }
+            "sysctl" => {
+                let key = key.unwrap_or_default();
+                let value = value.unwrap_or_default();
+                if key.is_empty()
+                    || !key
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
+                {
+                    return Err(format!("{key:?} is not a sysctl key"));
+                }
+                if value.trim().is_empty() || value.contains(['\n', '\r']) {
+                    return Err(format!("{value:?} is not a one-line sysctl value"));
+                }
+                Fix::Sysctl { key, value }
+            }
+            "containerd" => Fix::Containerd(match setting.as_str() {
+                "cri-enabled" => ContainerdSetting::CriEnabled,
+                "cgroup-driver" => ContainerdSetting::CgroupDriver,
+                "sandbox-image" => ContainerdSetting::SandboxImage,
+                _ => {
+                    return Err(bad_setting(&[
+                        "cri-enabled",
+                        "cgroup-driver",
+                        "sandbox-image",
+                    ]))
+                }
+            }),
+            "crio" => Fix::Crio(match setting.as_str() {
+                "cgroup-manager" => CrioSetting::CgroupManager,
+                "conmon-cgroup" => CrioSetting::ConmonCgroup,
+                "pause-image" => CrioSetting::PauseImage,
+                _ => {
+                    return Err(bad_setting(&[
+                        "cgroup-manager",
+                        "conmon-cgroup",
+                        "pause-image",
+                    ]))
+                }
+            }),
+            "kubelet" => Fix::Kubelet(match setting.as_str() {
+                "cgroup-driver" => KubeletSetting::CgroupDriver,
+                _ => return Err(bad_setting(&["cgroup-driver"])),
+            }),
+            _ => Fix::Swap,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -213,7 +433,7 @@ impl Catalog {
     pub fn facts_of<'a>(rules: impl IntoIterator<Item = &'a Rule>) -> BTreeSet<String> {
         rules
             .into_iter()
-            .flat_map(|r| r.facts().map(str::to_string).collect::<Vec<_>>())
+            .flat_map(|r| r.facts().collect::<Vec<_>>())
             .collect()
     }
 }
@@ -272,6 +492,11 @@ fn build_rule(raw: RawRule, source: &str) -> Result<Rule, String> {
         .transpose()
         .map_err(|e| format!("when: {e}"))?;
     let expect = raw.expect.build().map_err(|e| format!("expect: {e}"))?;
+    let fix = raw
+        .fix
+        .map(RawFix::build)
+        .transpose()
+        .map_err(|e| format!("fix: {e}"))?;
     let severity_from = raw
         .severity_from
         .into_iter()
@@ -295,9 +520,10 @@ fn build_rule(raw: RawRule, source: &str) -> Result<Rule, String> {
         remediation: dedent(&raw.remediation),
         when,
         expect,
+        fix,
         source: source.to_string(),
     };
-    let unknown: Vec<&str> = rule.facts().filter(|f| !registry::is_known(f)).collect();
+    let unknown: Vec<String> = rule.facts().filter(|f| !registry::is_known(f)).collect();
     if !unknown.is_empty() {
         return Err(format!(
             "unknown fact {} (`node-preflight facts` lists them)",
@@ -424,8 +650,61 @@ expect = { fact = "swap.enabeld", equals = false }
         let catalog = Catalog::load(&[]).unwrap();
         for rule in &catalog.rules {
             for fact in rule.facts() {
-                assert!(registry::is_known(fact), "{}: unknown fact {fact}", rule.id);
+                assert!(
+                    registry::is_known(&fact),
+                    "{}: unknown fact {fact}",
+                    rule.id
+                );
             }
+        }
+    }
+
+    fn with_fix(fix: &str) -> Result<Catalog, CatalogError> {
+        let rule = format!(
+            r#"
+[[check]]
+id = "x.fix"
+title = "t"
+category = "node"
+severity = "error"
+docs = "https://example.invalid"
+rationale = "r"
+remediation = "m"
+expect = {{ fact = "swap.enabled", equals = false }}
+fix = {fix}
+"#
+        );
+        Catalog::from_sources([("a.toml".into(), rule)])
+    }
+
+    #[test]
+    fn fixes_are_validated() {
+        let ok =
+            with_fix(r#"{ kind = "sysctl", key = "net.ipv4.ip_forward", value = "1" }"#).unwrap();
+        assert_eq!(
+            ok.rules[0].fix,
+            Some(Fix::Sysctl {
+                key: "net.ipv4.ip_forward".into(),
+                value: "1".into()
+            })
+        );
+        // The remedy's facts are the rule's facts too (gathered, and checked against the registry).
+        assert!(ok.rules[0]
+            .facts()
+            .any(|f| f == "sysctl.persisted.net.ipv4.ip_forward"));
+        for (fix, error) in [
+            (r#"{ kind = "reboot" }"#, "unknown kind \"reboot\""),
+            (r#"{ kind = "module" }"#, "needs `name`"),
+            (r#"{ kind = "swap", name = "x" }"#, "takes no `name`"),
+            (
+                r#"{ kind = "containerd", setting = "snapshotter" }"#,
+                "no setting \"snapshotter\"",
+            ),
+            (r#"{ kind = "module", name = "a;b" }"#, "not a module name"),
+            (r#"{ kind = "swap", extra = 1 }"#, "unknown field `extra`"),
+        ] {
+            let err = with_fix(fix).unwrap_err().to_string();
+            assert!(err.contains(error), "{fix}: {err}");
         }
     }
 

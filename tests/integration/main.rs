@@ -6,6 +6,7 @@ mod util;
 mod catalog;
 mod containerd_config;
 mod cri;
+mod fix;
 mod fixtures;
 mod hardening;
 mod live;

@@ -1,0 +1,335 @@
+//! `node-preflight fix`: a POSIX shell script of the remedies for the checks that failed.
+//!
+//! The checks run exactly as `check` runs them (same host, facts and evaluation); each failed
+//! check whose rule has a structured remedy (`fix` in the catalog, see [`crate::rules`]) gets
+//! commands aimed at the file and line its facts name; the others get a comment with the
+//! message and the catalog's remediation. Checks that share a remedy (the live and the
+//! persistent sysctl, say) share one block. The script:
+//!
+//! - writes only under `"$ROOT"` (empty: the live machine), so it can fix a copy of a root
+//!   filesystem, and touches the running kernel and services (modprobe, sysctl --system,
+//!   systemctl restart) only when ROOT is empty;
+//! - is idempotent: each helper checks the state it is about to create first;
+//! - quotes every value that comes from the host ([`shell::quote`]).
+//!
+//! Nothing here writes anything: the script is text.
+
+pub mod containerd;
+pub mod crio;
+pub mod edit;
+pub mod kubelet;
+pub mod module;
+pub mod shell;
+pub mod swap;
+pub mod sysctl;
+
+use crate::cli::CheckConfig;
+use crate::facts::{Fact, FactSet, FactState};
+use crate::host::Host;
+use crate::report::Report;
+use crate::rules::eval::{CheckResult, Status};
+use crate::rules::{Fix, Severity};
+use shell::comment;
+
+/// What the remedy of a block does.
+#[derive(Debug, Default)]
+pub struct Remedy {
+    /// What the commands do and why, as comments.
+    pub notes: Vec<String>,
+    /// Script lines (helper calls, live-only sections).
+    pub commands: Vec<String>,
+    /// Commands for the running system, run once at the end when ROOT is empty.
+    pub live: Vec<String>,
+}
+
+/// What a remedy reads: the host (through its one door) and the facts of the run.
+pub struct Ctx<'a> {
+    pub host: &'a dyn Host,
+    pub facts: &'a FactSet,
+}
+
+impl Ctx<'_> {
+    pub fn fact(&self, name: &str) -> Result<&Fact, String> {
+        let fact = self
+            .facts
+            .get(name)
+            .ok_or_else(|| format!("{name} was not gathered"))?;
+        match &fact.state {
+            FactState::Unknown(reason) => Err(format!("{name} is not known: {reason}")),
+            _ => Ok(fact),
+        }
+    }
+
+    pub fn bool_fact(&self, name: &str) -> Option<bool> {
+        self.facts.get(name).and_then(Fact::as_bool)
+    }
+
+    /// The file and line a fact names, for a remedy that edits that line.
+    pub fn file_line(&self, fact: &Fact, name: &str) -> Result<(String, u32), String> {
+        match fact.provenance.line {
+            Some(line) if fact.provenance.source.starts_with('/') => {
+                Ok((fact.provenance.source.clone(), line))
+            }
+            _ => Err(format!(
+                "{name} comes from {}, not from a line of a file",
+                fact.provenance
+            )),
+        }
+    }
+
+    pub fn read(&self, path: &str) -> Result<String, String> {
+        self.host.read_text(path).map_err(|e| e.to_string())
+    }
+
+    /// The cgroup driver this host calls for.
+    pub fn recommended_driver(&self) -> Result<String, String> {
+        match self.fact("cgroup.recommended_driver")?.as_str() {
+            Some(d @ ("systemd" | "cgroupfs")) => Ok(d.to_string()),
+            other => Err(format!(
+                "the recommended cgroup driver is not known ({})",
+                other.unwrap_or("unset")
+            )),
+        }
+    }
+}
+
+/// Checks that share one remedy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Key {
+    Module(String),
+    Sysctl(String),
+    Containerd,
+    Crio,
+    Kubelet,
+    Swap,
+    /// No structured remedy: one comment block per check.
+    Manual(String),
+}
+
+struct Group<'a> {
+    key: Key,
+    checks: Vec<&'a CheckResult>,
+    fixes: Vec<Fix>,
+}
+
+/// Whether `fix` deals with a result: what `check` counts as failed at `--fail-on`, and
+/// checks that could not be evaluated (a comment only).
+fn wanted(result: &CheckResult, fail_on: Severity) -> bool {
+    match result.status {
+        Status::Fail | Status::Error => true,
+        Status::Warn => fail_on == Severity::Warning,
+        Status::Pass | Status::Skip => false,
+    }
+}
+
+fn key_of(result: &CheckResult, fix: Option<&Fix>) -> Key {
+    if result.status == Status::Error {
+        return Key::Manual(result.id.clone());
+    }
+    match fix {
+        Some(Fix::Module { name }) => Key::Module(name.clone()),
+        Some(Fix::Sysctl { key, .. }) => Key::Sysctl(key.clone()),
+        Some(Fix::Containerd(_)) => Key::Containerd,
+        Some(Fix::Crio(_)) => Key::Crio,
+        Some(Fix::Kubelet(_)) => Key::Kubelet,
+        Some(Fix::Swap) => Key::Swap,
+        None => Key::Manual(result.id.clone()),
+    }
+}
+
+/// The script for a check run.
+pub fn script(host: &dyn Host, config: &CheckConfig, report: &Report, facts: &FactSet) -> String {
+    let ctx = Ctx { host, facts };
+    let mut groups: Vec<Group> = Vec::new();
+    for result in report.checks.iter().filter(|r| wanted(r, config.fail_on)) {
+        let fix = config.catalog.get(&result.id).and_then(|r| r.fix.clone());
+        let key = key_of(result, fix.as_ref());
+        match groups.iter_mut().find(|g| g.key == key) {
+            Some(g) => {
+                g.checks.push(result);
+                g.fixes.extend(fix);
+            }
+            None => groups.push(Group {
+                key,
+                checks: vec![result],
+                fixes: fix.into_iter().collect(),
+            }),
+        }
+    }
+
+    let mut out = header(report);
+    let mut body = Vec::new();
+    let mut live: Vec<String> = Vec::new();
+    for group in &groups {
+        let ids: Vec<&str> = group.checks.iter().map(|c| c.id.as_str()).collect();
+        body.push(String::new());
+        body.push(format!("# === {}", ids.join(", ")));
+        for check in &group.checks {
+            body.extend(comment(&format!(
+                "{} ({}): {}",
+                check.id,
+                check.status.as_str(),
+                check.message
+            )));
+        }
+        match remedy_of(&ctx, group) {
+            Some(Ok(remedy)) => {
+                for note in &remedy.notes {
+                    body.extend(comment(note));
+                }
+                body.extend(remedy.commands.iter().cloned());
+                for l in remedy.live {
+                    if !live.contains(&l) {
+                        live.push(l);
+                    }
+                }
+            }
+            Some(Err(reason)) => {
+                body.extend(comment(&format!(
+                    "Not changed automatically: {reason}. By hand:"
+                )));
+                body.extend(remediation(&group.checks));
+            }
+            None => {
+                let why = if group.checks.iter().any(|c| c.status == Status::Error) {
+                    "The check could not be evaluated; once it can, the remedy is:"
+                } else {
+                    "No safe automatic remedy. By hand:"
+                };
+                body.extend(comment(why));
+                body.extend(remediation(&group.checks));
+            }
+        }
+    }
+    let has_commands = body.iter().any(|l| !l.is_empty() && !l.starts_with('#'));
+    if groups.is_empty() {
+        out.push_str("\n# Nothing failed: nothing to fix.\n");
+        return out;
+    }
+    if has_commands || !live.is_empty() {
+        out.push_str("ROOT=\"${ROOT:-}\"\n\n");
+        out.push_str(shell::HELPERS);
+        out.push('\n');
+    }
+    for line in body {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    if !live.is_empty() {
+        out.push_str("\n# === the running system (only when ROOT is empty)\n");
+        for line in shell::live_only(&live) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn remedy_of(ctx: &Ctx, group: &Group) -> Option<Result<Remedy, String>> {
+    let first = group.fixes.first()?;
+    Some(match (&group.key, first) {
+        (Key::Module(_), Fix::Module { name }) => module::remedy(ctx, name),
+        (Key::Sysctl(_), Fix::Sysctl { key, value }) => sysctl::remedy(ctx, key, value),
+        (Key::Containerd, _) => {
+            let mut settings = Vec::new();
+            for f in &group.fixes {
+                if let Fix::Containerd(s) = f {
+                    if !settings.contains(s) {
+                        settings.push(*s);
+                    }
+                }
+            }
+            containerd::remedy(ctx, &settings)
+        }
+        (Key::Crio, _) => {
+            let settings: Vec<_> = group
+                .fixes
+                .iter()
+                .filter_map(|f| match f {
+                    Fix::Crio(s) => Some(*s),
+                    _ => None,
+                })
+                .collect();
+            crio::remedy(ctx, &settings)
+        }
+        (Key::Kubelet, Fix::Kubelet(s)) => kubelet::remedy(ctx, *s),
+        (Key::Swap, _) => Ok(swap::remedy()),
+        _ => return None,
+    })
+}
+
+/// The catalog's remediation of each check, as comments (once per distinct text).
+fn remediation(checks: &[&CheckResult]) -> Vec<String> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut lines = Vec::new();
+    for c in checks {
+        if seen.contains(&c.remediation.as_str()) {
+            continue;
+        }
+        seen.push(&c.remediation);
+        lines.extend(
+            comment(&c.remediation)
+                .into_iter()
+                .map(|l| l.replacen('#', "#  ", 1)),
+        );
+    }
+    lines
+}
+
+fn header(report: &Report) -> String {
+    let host = &report.host;
+    let mut about = vec![host
+        .hostname
+        .clone()
+        .unwrap_or_else(|| "unknown host".into())];
+    about.extend(host.os.clone());
+    about.extend(host.kernel.as_ref().map(|k| format!("kernel {k}")));
+    let mut lines = vec!["#!/bin/sh".to_string()];
+    lines.extend(comment(&format!(
+        "node-preflight fix — the remedies for what failed on {} ({}), for Kubernetes {} ({}).",
+        about.join(", "),
+        host.source,
+        report.target.kubernetes_version,
+        report.target.role
+    )));
+    lines.extend(comment(&format!(
+        "Generated {} by {} {}. Review every block before you run it, on that host, as root, \
+         and generate it again if the host has changed since.",
+        utc_now(),
+        report.tool.name,
+        report.tool.version
+    )));
+    lines.extend(comment(
+        "It changes only files under \"$ROOT\" (empty: this machine); ROOT=DIR sh SCRIPT fixes a \
+         copy of a root filesystem and leaves the running kernel and services alone. Running \
+         it twice changes nothing the second time.",
+    ));
+    lines.push("set -eu".to_string());
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+/// The current time as `2025-01-31T12:00:00Z`.
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}

@@ -1,0 +1,186 @@
+//! Shell text: quoting values that come from the host, comments that cannot be escaped, and
+//! the helper functions every script that changes files carries.
+
+/// `s` as one POSIX shell word: bare when it holds only characters the shell never treats
+/// specially, else in single quotes (a `'` inside becomes `'\''`). Nothing in single quotes
+/// is expanded — not `$`, backquotes or newlines — so a hostile value stays a value.
+pub fn quote(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c);
+    if !s.is_empty() && s.chars().all(safe) && !s.starts_with('=') {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A path on the host, prefixed with `"$ROOT"` so that the script can work on a copy of a
+/// root filesystem.
+pub fn rooted(path: &str) -> String {
+    format!("\"$ROOT\"{}", quote(path))
+}
+
+/// Comment lines for any text: every line (a value from the host may hold newlines or
+/// carriage returns) starts with `# `, so none of it can become a command.
+pub fn comment(text: &str) -> Vec<String> {
+    text.split(['\n', '\r'])
+        .map(|line| {
+            let line: String = line
+                .chars()
+                .filter(|c| !c.is_control() || *c == '\t')
+                .collect();
+            if line.trim().is_empty() {
+                "#".to_string()
+            } else {
+                format!("# {}", line.trim_end())
+            }
+        })
+        .collect()
+}
+
+/// Lines that run only on the live machine (`ROOT` empty): the running kernel and services.
+pub fn live_only(commands: &[String]) -> Vec<String> {
+    let mut lines = vec!["if [ -z \"$ROOT\" ]; then".to_string()];
+    for c in commands {
+        lines.push(format!("  {c}"));
+        lines.push(format!(
+            "  echo {}",
+            quote(&format!("node-preflight fix: ran {c}"))
+        ));
+    }
+    lines.push("fi".to_string());
+    lines
+}
+
+/// The helpers the commands call. Each one checks the state it is about to create first and
+/// changes nothing when it is already there (a second run of the script is a no-op), writes
+/// a file only when its content changes, in place (permissions and links kept), and says
+/// what it changed.
+pub const HELPERS: &str = r##"# --- helpers -------------------------------------------------------------
+np_say() { echo "node-preflight fix: $*"; }
+np_fail() { echo "node-preflight fix: $*" >&2; exit 1; }
+
+# np_write FILE: make standard input the content of FILE, only if it differs.
+np_write() {
+  if [ -n "$ROOT" ] && [ -L "$1" ]; then
+    np_fail "$1 is a symbolic link, which could lead out of ROOT: not writing through it"
+  fi
+  mkdir -p "$(dirname -- "$1")"
+  np_tmp="$1.node-preflight.tmp"
+  cat > "$np_tmp"
+  if [ -f "$1" ] && cmp -s "$np_tmp" "$1"; then rm -f "$np_tmp"; return 0; fi
+  cat "$np_tmp" > "$1"
+  rm -f "$np_tmp"
+  np_say "changed $1"
+}
+
+# np_append FILE MARKER LINE...: append the lines unless FILE has a line that reads MARKER.
+np_append() {
+  np_f=$1; np_m=$2; shift 2
+  if [ -f "$np_f" ] && grep -qxF -- "$np_m" "$np_f"; then return 0; fi
+  {
+    if [ -s "$np_f" ]; then cat "$np_f"; [ -z "$(tail -c 1 "$np_f")" ] || echo; fi
+    printf '%s\n' "$@"
+  } | np_write "$np_f"
+}
+
+# np_replace FILE N OLD NEW: line N of FILE, which read OLD when the script was made, reads NEW.
+np_replace() {
+  np_l=$(sed -n "$2p" "$1")
+  if [ "$np_l" = "$4" ]; then return 0; fi
+  if [ "$np_l" != "$3" ]; then
+    if grep -qxF -- "$4" "$1" && ! grep -qxF -- "$3" "$1"; then return 0; fi
+    np_fail "$1:$2 has changed since the script was made: run node-preflight fix again"
+  fi
+  NP_TEXT=$4 awk -v n="$2" 'NR == n { print ENVIRON["NP_TEXT"]; next } { print }' "$1" | np_write "$1"
+}
+
+# np_insert_after FILE N ANCHOR TEXT: a line TEXT follows line N of FILE, which reads ANCHOR.
+np_insert_after() {
+  np_l=$(sed -n "$2p" "$1")
+  np_next=$(sed -n "$(($2 + 1))p" "$1")
+  if [ "$np_l" = "$3" ] && [ "$np_next" = "$4" ]; then return 0; fi
+  if [ "$np_l" != "$3" ]; then
+    if NP_A=$3 NP_T=$4 awk 'p == ENVIRON["NP_A"] && $0 == ENVIRON["NP_T"] { f = 1 } { p = $0 } END { exit !f }' "$1"; then
+      return 0
+    fi
+    np_fail "$1:$2 has changed since the script was made: run node-preflight fix again"
+  fi
+  NP_TEXT=$4 awk -v n="$2" '{ print } NR == n { print ENVIRON["NP_TEXT"] }' "$1" | np_write "$1"
+}
+
+# np_sysctl_set FILE KEY VALUE: FILE (a sysctl.d file of node-preflight's) sets KEY = VALUE.
+np_sysctl_set() {
+  if [ -f "$1" ]; then
+    NP_K=$2 NP_V=$3 awk '
+      { k = $0; sub(/^[ \t]*-?[ \t]*/, "", k); sub(/[ \t]*=.*$/, "", k) }
+      k == ENVIRON["NP_K"] && index($0, "=") { if (!d) print ENVIRON["NP_K"] " = " ENVIRON["NP_V"]; d = 1; next }
+      { print }
+      END { if (!d) print ENVIRON["NP_K"] " = " ENVIRON["NP_V"] }' "$1" | np_write "$1"
+  else
+    printf '%s = %s\n' "$2" "$3" | np_write "$1"
+  fi
+}
+
+# np_fstab_no_swap FILE: the swap entries of FILE are commented out.
+np_fstab_no_swap() {
+  [ -f "$1" ] || return 0
+  awk '$0 !~ /^[ \t]*#/ && $3 == "swap" { print "# " $0; next } { print }' "$1" | np_write "$1"
+}
+# -------------------------------------------------------------------------"##;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `sh -c 'printf %s WORD'` and returns what the shell made of the word.
+    fn through_sh(word: &str) -> String {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf %s {word}"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{word}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    #[test]
+    fn plain_words_stay_bare() {
+        assert_eq!(quote("net.ipv4.ip_forward"), "net.ipv4.ip_forward");
+        assert_eq!(quote("/etc/sysctl.d/99-x.conf"), "/etc/sysctl.d/99-x.conf");
+        assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn hostile_values_come_back_verbatim() {
+        let dir = tempfile::tempdir().unwrap();
+        let canary = dir.path().join("pwned");
+        let c = canary.display();
+        for hostile in [
+            format!("$(touch {c})"),
+            format!("`touch {c}`"),
+            format!("'; touch {c}; '"),
+            format!("\"$(touch {c})\""),
+            "a'b\"c\\d$HOME".to_string(),
+            format!("line1\ntouch {c}\n"),
+            format!("x; touch {c} # ' \" \\'"),
+            "*".to_string(),
+            "~root".to_string(),
+            "-n".to_string(),
+        ] {
+            assert_eq!(through_sh(&quote(&hostile)), hostile);
+        }
+        assert!(!canary.exists(), "a quoted value ran a command");
+    }
+
+    #[test]
+    fn comments_cannot_be_broken_out_of() {
+        let lines = comment("ok\nrm -rf /\r\n$(x)");
+        assert!(lines.iter().all(|l| l.starts_with('#')), "{lines:?}");
+        assert_eq!(lines[1], "# rm -rf /");
+    }
+
+    #[test]
+    fn rooted_paths_start_with_root() {
+        assert_eq!(rooted("/etc/fstab"), "\"$ROOT\"/etc/fstab");
+        assert_eq!(rooted("/etc/a b"), "\"$ROOT\"'/etc/a b'");
+    }
+}
