@@ -38,6 +38,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print every gathered fact with its provenance, as JSON
     Facts(FactsArgs),
+    /// Write a support bundle: exactly what the selected checks read, redacted, as .tar.gz
+    Collect(CollectArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -84,13 +86,12 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
 
-    /// Run only the checks whose ids match these globs (comma-separated)
-    #[arg(long, value_name = "GLOB,...", value_delimiter = ',')]
-    pub only: Vec<String>,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
 
-    /// Leave out the checks whose ids match these globs (comma-separated)
-    #[arg(long, value_name = "GLOB,...", value_delimiter = ',')]
-    pub skip: Vec<String>,
+    /// Check support bundles written by `collect` instead of this machine (several: in parallel, as a fleet)
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["root", "role", "runtime", "cri_socket", "timeout"])]
+    pub bundle: Vec<PathBuf>,
 
     /// Report these checks but keep them out of the exit code (`all` for every check)
     #[arg(long, value_name = "ID,...|all", value_delimiter = ',')]
@@ -99,6 +100,69 @@ pub struct CheckArgs {
     /// The lowest severity that makes the exit code 1
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SelectionArgs {
+    /// Run only the checks whose ids match these globs (comma-separated)
+    #[arg(long, value_name = "GLOB,...", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// Leave out the checks whose ids match these globs (comma-separated)
+    #[arg(long, value_name = "GLOB,...", value_delimiter = ',')]
+    pub skip: Vec<String>,
+}
+
+impl SelectionArgs {
+    /// Whether --only or --skip was given.
+    pub fn is_given(&self) -> bool {
+        self.only
+            .iter()
+            .chain(&self.skip)
+            .any(|p| !p.trim().is_empty())
+    }
+
+    /// Indexes into `catalog.rules` of the selected checks, in catalog order.
+    pub fn select(&self, catalog: &Catalog) -> Result<Vec<usize>, UsageError> {
+        let only = globs("--only", &self.only)?;
+        let skip = globs("--skip", &self.skip)?;
+        let selected: Vec<usize> = catalog
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| only.as_ref().is_none_or(|g| g.is_match(&r.id)))
+            .filter(|(_, r)| !skip.as_ref().is_some_and(|g| g.is_match(&r.id)))
+            .map(|(i, _)| i)
+            .collect();
+        if selected.is_empty() {
+            return Err(UsageError(
+                "no check is selected: --only/--skip leave nothing to run (`node-preflight list` shows the ids)".into(),
+            ));
+        }
+        Ok(selected)
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CollectArgs {
+    /// The bundle to write (a .tar.gz)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    #[command(flatten)]
+    pub host: HostArgs,
+
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
 
     #[command(flatten)]
     pub runtime: RuntimeArgs,
@@ -306,6 +370,13 @@ pub struct CheckConfig {
     pub fail_on: Severity,
     pub color: bool,
     pub runtime: crate::facts::RuntimeOptions,
+    /// `--bundle`: bundles to check instead of a host.
+    pub bundles: Vec<PathBuf>,
+    /// Whether --only/--skip chose the checks (with a bundle, the manifest's choice is the
+    /// default).
+    pub selection_given: bool,
+    /// Whether --kubernetes-version was given (with a bundle, the manifest's is the default).
+    pub kubernetes_version_given: bool,
 }
 
 impl CheckConfig {
@@ -329,21 +400,7 @@ impl CheckArgs {
         let root = validate_root(&self.host)?;
         let catalog = load_catalog(&self.catalog)?;
         let target = validate_target(&self.target, &catalog)?;
-        let only = globs("--only", &self.only)?;
-        let skip = globs("--skip", &self.skip)?;
-        let selected: Vec<usize> = catalog
-            .rules
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| only.as_ref().is_none_or(|g| g.is_match(&r.id)))
-            .filter(|(_, r)| !skip.as_ref().is_some_and(|g| g.is_match(&r.id)))
-            .map(|(i, _)| i)
-            .collect();
-        if selected.is_empty() {
-            return Err(UsageError(
-                "no check is selected: --only/--skip leave nothing to run (`node-preflight list` shows the ids)".into(),
-            ));
-        }
+        let selected = self.selection.select(&catalog)?;
         let ignore = validate_ignore(&self.ignore, &catalog)?;
         let runtime = self.runtime.validate()?;
         let color = self.output == Format::Table
@@ -364,6 +421,9 @@ impl CheckArgs {
             },
             color,
             runtime,
+            bundles: self.bundle,
+            selection_given: self.selection.is_given(),
+            kubernetes_version_given: self.target.kubernetes_version.is_some(),
         })
     }
 }

@@ -4,6 +4,7 @@
 //! parallel, each with its provenance) → [`rules`] (checks as data, `checks/*.toml`) →
 //! results → [`report`] (table, JSON, JUnit).
 
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod facts;
@@ -24,5 +25,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::List(args)) => commands::list(args),
         Some(Command::Explain(args)) => commands::explain(args),
         Some(Command::Facts(args)) => commands::facts(args),
+        Some(Command::Collect(args)) => bundle::collect(args),
     }
 }
