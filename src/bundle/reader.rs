@@ -241,10 +241,12 @@ fn parse_manifest(bytes: Option<&Vec<u8>>) -> Result<Manifest, BundleError> {
         .map_err(|e| BundleError(format!("{MANIFEST_ENTRY} is not valid JSON: {e}")))?;
     match value.get("format").and_then(|f| f.as_str()) {
         Some(super::manifest::FORMAT) => {}
-        Some(other) => return err(format!(
+        Some(other) => {
+            return err(format!(
             "{MANIFEST_ENTRY}: unknown bundle format {other:?} (this node-preflight reads {:?})",
             super::manifest::FORMAT
-        )),
+        ))
+        }
         None => return err(format!("{MANIFEST_ENTRY} has no \"format\"")),
     }
     serde_json::from_value(value)
