@@ -3,8 +3,6 @@
 //! The files and probe transcripts are separate archive entries; the manifest says which
 //! question each answers (`accesses`) and what each entry must hash to (`files`).
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::host::{DirEntry, ErrorReason, FileKind, HostError};
@@ -252,9 +250,6 @@ impl RecordedError {
         HostError::new(path, reason)
     }
 }
-
-/// The environment variables the run read, by name (for the manifest's readers).
-pub type Environment = BTreeMap<String, Option<String>>;
 
 #[cfg(test)]
 mod tests {
