@@ -40,6 +40,8 @@ pub enum Command {
     Facts(FactsArgs),
     /// Print a shell script of the remedies for what failed (changes nothing itself)
     Fix(FixArgs),
+    /// Write a support bundle: exactly what the selected checks read, redacted, as .tar.gz
+    Collect(CollectArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -87,7 +89,11 @@ pub struct CheckArgs {
     pub output_file: Option<PathBuf>,
 
     #[command(flatten)]
-    pub select: SelectArgs,
+    pub selection: SelectionArgs,
+
+    /// Check support bundles written by `collect` instead of this machine (several: in parallel, as a fleet)
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["root", "role", "runtime", "cri_socket", "timeout"])]
+    pub bundle: Vec<PathBuf>,
 
     /// Report these checks but keep them out of the exit code (`all` for every check)
     #[arg(long, value_name = "ID,...|all", value_delimiter = ',')]
@@ -98,18 +104,6 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub runtime: RuntimeArgs,
-}
-
-/// Which checks run: shared by `check` and `fix`.
-#[derive(Args, Debug, Clone)]
-pub struct SelectArgs {
-    /// Run only the checks whose ids match these globs (comma-separated)
-    #[arg(long, value_name = "GLOB,...", value_delimiter = ',')]
-    pub only: Vec<String>,
-
-    /// Leave out the checks whose ids match these globs (comma-separated)
-    #[arg(long, value_name = "GLOB,...", value_delimiter = ',')]
-    pub skip: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -132,10 +126,73 @@ pub struct FixArgs {
     pub target: TargetArgs,
 
     #[command(flatten)]
-    pub select: SelectArgs,
+    pub selection: SelectionArgs,
 
     #[command(flatten)]
     pub fail_on: FailOnArgs,
+
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SelectionArgs {
+    /// Run only the checks whose ids match these globs (comma-separated)
+    #[arg(long, value_name = "GLOB,...", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// Leave out the checks whose ids match these globs (comma-separated)
+    #[arg(long, value_name = "GLOB,...", value_delimiter = ',')]
+    pub skip: Vec<String>,
+}
+
+impl SelectionArgs {
+    /// Whether --only or --skip was given.
+    pub fn is_given(&self) -> bool {
+        self.only
+            .iter()
+            .chain(&self.skip)
+            .any(|p| !p.trim().is_empty())
+    }
+
+    /// Indexes into `catalog.rules` of the selected checks, in catalog order.
+    pub fn select(&self, catalog: &Catalog) -> Result<Vec<usize>, UsageError> {
+        let only = globs("--only", &self.only)?;
+        let skip = globs("--skip", &self.skip)?;
+        let selected: Vec<usize> = catalog
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| only.as_ref().is_none_or(|g| g.is_match(&r.id)))
+            .filter(|(_, r)| !skip.as_ref().is_some_and(|g| g.is_match(&r.id)))
+            .map(|(i, _)| i)
+            .collect();
+        if selected.is_empty() {
+            return Err(UsageError(
+                "no check is selected: --only/--skip leave nothing to run (`node-preflight list` shows the ids)".into(),
+            ));
+        }
+        Ok(selected)
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CollectArgs {
+    /// The bundle to write (a .tar.gz)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    #[command(flatten)]
+    pub host: HostArgs,
+
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
 
     #[command(flatten)]
     pub runtime: RuntimeArgs,
@@ -343,6 +400,13 @@ pub struct CheckConfig {
     pub fail_on: Severity,
     pub color: bool,
     pub runtime: crate::facts::RuntimeOptions,
+    /// `--bundle`: bundles to check instead of a host.
+    pub bundles: Vec<PathBuf>,
+    /// Whether --only/--skip chose the checks (with a bundle, the manifest's choice is the
+    /// default).
+    pub selection_given: bool,
+    /// Whether --kubernetes-version was given (with a bundle, the manifest's is the default).
+    pub kubernetes_version_given: bool,
 }
 
 impl CheckConfig {
@@ -371,7 +435,7 @@ impl CheckArgs {
             &self.host,
             &self.catalog,
             &self.target,
-            &self.select,
+            &self.selection,
             &self.fail_on,
             &self.runtime,
         )?;
@@ -379,6 +443,7 @@ impl CheckArgs {
         config.format = self.output;
         config.output_file = self.output_file;
         config.color = color;
+        config.bundles = self.bundle;
         Ok(config)
     }
 }
@@ -390,7 +455,7 @@ impl FixArgs {
             &self.host,
             &self.catalog,
             &self.target,
-            &self.select,
+            &self.selection,
             &self.fail_on,
             &self.runtime,
         )
@@ -404,28 +469,15 @@ impl CheckConfig {
         host: &HostArgs,
         catalog: &CatalogArgs,
         target: &TargetArgs,
-        select: &SelectArgs,
+        selection: &SelectionArgs,
         fail_on: &FailOnArgs,
         runtime: &RuntimeArgs,
     ) -> Result<CheckConfig, UsageError> {
         let root = validate_root(host)?;
         let catalog = load_catalog(catalog)?;
+        let target_args_version_given = target.kubernetes_version.is_some();
         let target = validate_target(target, &catalog)?;
-        let only = globs("--only", &select.only)?;
-        let skip = globs("--skip", &select.skip)?;
-        let selected: Vec<usize> = catalog
-            .rules
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| only.as_ref().is_none_or(|g| g.is_match(&r.id)))
-            .filter(|(_, r)| !skip.as_ref().is_some_and(|g| g.is_match(&r.id)))
-            .map(|(i, _)| i)
-            .collect();
-        if selected.is_empty() {
-            return Err(UsageError(
-                "no check is selected: --only/--skip leave nothing to run (`node-preflight list` shows the ids)".into(),
-            ));
-        }
+        let selected = selection.select(&catalog)?;
         let runtime = runtime.validate()?;
         Ok(CheckConfig {
             root,
@@ -441,6 +493,9 @@ impl CheckConfig {
             },
             color: false,
             runtime,
+            bundles: Vec::new(),
+            selection_given: selection.is_given(),
+            kubernetes_version_given: target_args_version_given,
         })
     }
 }

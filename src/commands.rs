@@ -22,23 +22,37 @@ fn open_host(root: &Option<std::path::PathBuf>) -> FsHost {
 
 /// Gathers the facts the selected checks need, evaluates them and writes the report.
 pub fn check(config: CheckConfig) -> anyhow::Result<u8> {
+    if !config.bundles.is_empty() {
+        return crate::bundle::check(config);
+    }
     let host = open_host(&config.root);
     let report = build_report(&host, &config);
-    let rendered = match config.format {
-        Format::Table => report::table::render(&report, config.color),
-        Format::Json => report::json::render(&report),
-        Format::Junit => report::junit::render(&report),
-        Format::Markdown => report::markdown::render(&report),
-    };
+    let rendered = render(&report, &config);
+    emit(&rendered, &report, &config)?;
+    Ok(report.summary.exit_code as u8)
+}
+
+/// A report in the format asked for.
+pub fn render(report: &Report, config: &CheckConfig) -> String {
+    match config.format {
+        Format::Table => report::table::render(report, config.color),
+        Format::Json => report::json::render(report),
+        Format::Junit => report::junit::render(report),
+        Format::Markdown => report::markdown::render(report),
+    }
+}
+
+/// Writes a rendered report to --output-file (with a summary on stderr) or stdout.
+pub fn emit(rendered: &str, report: &Report, config: &CheckConfig) -> anyhow::Result<()> {
     match &config.output_file {
         Some(path) => {
             std::fs::write(path, rendered)
                 .with_context(|| format!("cannot write the report to {}", path.display()))?;
             eprintln!("{}", report::table::summary_line(&report.summary));
         }
-        None => write_stdout(&rendered)?,
+        None => write_stdout(rendered)?,
     }
-    Ok(report.summary.exit_code as u8)
+    Ok(())
 }
 
 /// The report of a check run on a host.
@@ -49,22 +63,49 @@ pub fn build_report(host: &dyn Host, config: &CheckConfig) -> Report {
 /// A check run on a host: the report, and the facts it was made from (which `fix` reads to
 /// find the file and line to change).
 pub fn run_checks(host: &dyn Host, config: &CheckConfig) -> (Report, facts::FactSet) {
-    let rules = config.selected_rules();
+    evaluate_with_facts(
+        host,
+        &config.selected_rules(),
+        &config.options(),
+        &config.ignore,
+        config.fail_on,
+    )
+}
+
+/// Gathers the facts `rules` need from `host` and evaluates them: the report of one run.
+pub fn evaluate(
+    host: &dyn Host,
+    rules: &[&crate::rules::Rule],
+    options: &facts::Options,
+    ignore: &cli::Ignore,
+    fail_on: crate::rules::Severity,
+) -> Report {
+    evaluate_with_facts(host, rules, options, ignore, fail_on).0
+}
+
+/// [`evaluate`], keeping the facts too.
+pub fn evaluate_with_facts(
+    host: &dyn Host,
+    rules: &[&crate::rules::Rule],
+    options: &facts::Options,
+    ignore: &cli::Ignore,
+    fail_on: crate::rules::Severity,
+) -> (Report, facts::FactSet) {
     let request = FactRequest::new(Catalog::facts_of(rules.iter().copied()));
-    let facts = facts::gather(host, &request, &config.options());
-    let version = config.target.kubernetes_version;
-    let mut checks = evaluate_all(&rules, &facts, version, &|id| config.ignore.contains(id));
+    let facts = facts::gather(host, &request, options);
+    let version = options.target.kubernetes_version;
+    let mut checks = evaluate_all(rules, &facts, version, &|id| ignore.contains(id));
     report::sort_by_category(&mut checks);
-    let summary = Summary::of(&checks, config.fail_on);
+    let summary = Summary::of(&checks, fail_on);
     let report = Report {
         schema: report::SCHEMA,
         tool: Tool::default(),
         host: HostInfo::from_facts(host.describe(), &facts),
         target: TargetInfo {
             kubernetes_version: version.to_string(),
-            kubernetes_version_source: config.target.kubernetes_version_source.clone(),
-            role: config.target.role.as_str().to_string(),
-            fail_on: config.fail_on,
+            kubernetes_version_source: options.target.kubernetes_version_source.clone(),
+            role: options.target.role.as_str().to_string(),
+            fail_on,
         },
         summary,
         checks,
@@ -138,7 +179,7 @@ pub fn facts(args: FactsArgs) -> anyhow::Result<u8> {
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error worth a message.
-fn write_stdout(text: &str) -> anyhow::Result<()> {
+pub fn write_stdout(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

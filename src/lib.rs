@@ -4,6 +4,7 @@
 //! parallel, each with its provenance) → [`rules`] (checks as data, `checks/*.toml`) →
 //! results → [`report`] (table, JSON, JUnit).
 
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod facts;
@@ -26,5 +27,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Explain(args)) => commands::explain(args),
         Some(Command::Facts(args)) => commands::facts(args),
         Some(Command::Fix(args)) => commands::fix(args.validate()?),
+        Some(Command::Collect(args)) => bundle::collect(args),
     }
 }

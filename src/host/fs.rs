@@ -11,7 +11,8 @@ use crate::probe::docker::DockerTranscript;
 use crate::probe::{self, Failure, FailureKind};
 
 use super::{
-    Access, AccessKind, AccessLog, DirEntry, ErrorReason, FileKind, Host, HostError, MAX_FILE_SIZE,
+    Access, AccessKind, AccessLog, Answer, DirEntry, ErrorReason, FileKind, Host, HostError,
+    Recorded, Recording, MAX_FILE_SIZE,
 };
 
 /// How many symlinks one lookup may follow before it is called a loop (Linux's own limit).
@@ -23,6 +24,8 @@ pub struct FsHost {
     root: PathBuf,
     live: bool,
     log: AccessLog,
+    /// The answers themselves, kept only while collecting a bundle.
+    recording: Option<Recording>,
 }
 
 impl FsHost {
@@ -32,6 +35,7 @@ impl FsHost {
             root: PathBuf::from("/"),
             live: true,
             log: AccessLog::default(),
+            recording: None,
         }
     }
 
@@ -43,6 +47,27 @@ impl FsHost {
             root: root.into(),
             live: false,
             log: AccessLog::default(),
+            recording: None,
+        }
+    }
+
+    /// Keeps every answer as well as the access log, for `collect`.
+    pub fn recording(mut self) -> Self {
+        self.recording = Some(Recording::default());
+        self
+    }
+
+    /// The answers kept so far (empty unless [`FsHost::recording`]).
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.recording
+            .as_ref()
+            .map(Recording::snapshot)
+            .unwrap_or_default()
+    }
+
+    fn keep(&self, path: &str, answer: impl FnOnce() -> Answer) {
+        if let Some(recording) = &self.recording {
+            recording.push(path, answer());
         }
     }
 
@@ -176,15 +201,21 @@ impl FsHost {
 
 impl Host for FsHost {
     fn read(&self, path: &str) -> Result<Vec<u8>, HostError> {
-        self.record(AccessKind::Read, path, self.read_file(path))
+        let result = self.read_file(path);
+        self.keep(path, || Answer::Read(result.clone()));
+        self.record(AccessKind::Read, path, result)
     }
 
     fn list_dir(&self, path: &str) -> Result<Vec<DirEntry>, HostError> {
-        self.record(AccessKind::List, path, self.list(path))
+        let result = self.list(path);
+        self.keep(path, || Answer::List(result.clone()));
+        self.record(AccessKind::List, path, result)
     }
 
     fn kind(&self, path: &str) -> Result<Option<FileKind>, HostError> {
-        self.record(AccessKind::Stat, path, self.stat(path))
+        let result = self.stat(path);
+        self.keep(path, || Answer::Stat(result.clone()));
+        self.record(AccessKind::Stat, path, result)
     }
 
     fn read_link(&self, path: &str) -> Result<String, HostError> {
@@ -197,15 +228,18 @@ impl Host for FsHost {
                 .map(|t| t.to_string_lossy().into_owned())
                 .map_err(|e| io_error(path, &e))
         })();
+        self.keep(path, || Answer::ReadLink(result.clone()));
         self.record(AccessKind::ReadLink, path, result)
     }
 
     fn env(&self, name: &str) -> Option<String> {
-        if self.live {
+        let value = if self.live {
             std::env::var(name).ok()
         } else {
             None
-        }
+        };
+        self.keep(name, || Answer::Env(value.clone()));
+        value
     }
 
     fn is_live(&self) -> bool {
@@ -231,6 +265,7 @@ impl Host for FsHost {
         };
         let error = transcript.version.failure().map(|f| f.message.clone());
         self.log.push_message(AccessKind::Probe, socket, error);
+        self.keep(socket, || Answer::Cri(transcript.clone()));
         transcript
     }
 
@@ -248,6 +283,7 @@ impl Host for FsHost {
         };
         let error = transcript.version.failure().map(|f| f.message.clone());
         self.log.push_message(AccessKind::Probe, socket, error);
+        self.keep(socket, || Answer::Docker(transcript.clone()));
         transcript
     }
 }

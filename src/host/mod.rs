@@ -6,6 +6,7 @@
 //! `std::fs` or the process environment.
 
 mod fs;
+mod record;
 
 use std::fmt;
 use std::sync::Mutex;
@@ -15,6 +16,7 @@ use crate::probe::cri::CriTranscript;
 use crate::probe::docker::DockerTranscript;
 
 pub use fs::FsHost;
+pub use record::{Answer, Recorded, Recording};
 
 /// The largest file a host will read. Configuration files and /proc captures are far smaller;
 /// the bound keeps a hostile or mistaken path (a log, a disk image) from eating memory.

@@ -23,7 +23,7 @@ const WALL_CLOCK_LIMIT: Duration = Duration::from_secs(20);
 // Running the binary with a wall-clock guard.
 
 /// Runs `node-preflight ARGS`, killing it and failing the test if it outlives the limit.
-fn run_guarded(args: &[&str]) -> Run {
+pub(crate) fn run_guarded(args: &[&str]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_node-preflight"))
         .args(args)
         .current_dir(project_root())
@@ -114,7 +114,7 @@ fn assert_status(report: &serde_json::Value, id: &str, status: &str, needles: &[
 }
 
 /// A short temporary directory: unix socket paths are limited to 108 bytes.
-fn short_tempdir() -> tempfile::TempDir {
+pub(crate) fn short_tempdir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("np")
         .tempdir_in("/tmp")
@@ -126,7 +126,7 @@ fn short_tempdir() -> tempfile::TempDir {
 
 /// A containerd with its config, root, state and sockets in a temporary directory, killed on
 /// drop. No CNI config is given, so NetworkReady is false.
-struct Containerd {
+pub(crate) struct Containerd {
     child: Child,
     socket: PathBuf,
     _dir: tempfile::TempDir,
@@ -222,7 +222,7 @@ state = "{d}/state"
         lines[lines.len().saturating_sub(15)..].join("\n")
     }
 
-    fn socket(&self) -> &str {
+    pub(crate) fn socket(&self) -> &str {
         self.socket.to_str().unwrap()
     }
 }
@@ -235,7 +235,7 @@ impl Drop for Containerd {
 }
 
 /// Starts containerd, or says loudly why not: a failure under CI, a skip elsewhere.
-fn containerd_or_skip(socket: Option<&Path>) -> Option<Containerd> {
+pub(crate) fn containerd_or_skip(socket: Option<&Path>) -> Option<Containerd> {
     started_or_skip(Containerd::start(socket))
 }
 

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod bundle;
 mod catalog;
 mod containerd_config;
 mod cri;
