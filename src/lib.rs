@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod facts;
 pub mod host;
+pub mod hostgen;
 pub mod probe;
 pub mod report;
 pub mod rules;
