@@ -3,6 +3,7 @@
 
 mod util;
 
+mod bench_smoke;
 mod catalog;
 mod containerd_config;
 mod cri;
