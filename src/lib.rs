@@ -10,6 +10,7 @@ pub mod commands;
 pub mod facts;
 pub mod fix;
 pub mod host;
+pub mod hostgen;
 pub mod probe;
 pub mod report;
 pub mod rules;

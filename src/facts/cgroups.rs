@@ -119,10 +119,18 @@ pub fn gather(host: &dyn Host, _request: &FactRequest) -> FactSet {
 
 /// `/proc/mounts`, or the mountinfo format when only that was captured.
 fn read_mounts(host: &dyn Host) -> Result<(&'static str, Vec<Mount>), String> {
+    // A busy node has tens of thousands of container mounts and the mode needs only the
+    // few under /sys/fs/cgroup: only those are unescaped and kept.
     match host.read(PROC_MOUNTS) {
-        Ok(bytes) => Ok((PROC_MOUNTS, parse_mounts(&String::from_utf8_lossy(&bytes)))),
+        Ok(bytes) => Ok((
+            PROC_MOUNTS,
+            parse_mounts_where(&text(&bytes), under_cgroup_root),
+        )),
         Err(e) if e.is_not_found() => match host.read(MOUNTINFO) {
-            Ok(bytes) => Ok((MOUNTINFO, parse_mountinfo(&String::from_utf8_lossy(&bytes)))),
+            Ok(bytes) => Ok((
+                MOUNTINFO,
+                parse_mountinfo_where(&text(&bytes), under_cgroup_root),
+            )),
             Err(e2) if e2.is_not_found() => {
                 Err(format!("neither {PROC_MOUNTS} nor {MOUNTINFO} exists"))
             }
@@ -130,6 +138,22 @@ fn read_mounts(host: &dyn Host) -> Result<(&'static str, Vec<Mount>), String> {
         },
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// The bytes as text: checked in one fast pass, copied with replacements only when they are
+/// not UTF-8 (a mount point can hold any bytes).
+fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+/// Whether a mount point, as written (escaped), may be /sys/fs/cgroup or under it: none of
+/// the characters the kernel escapes occurs in that prefix, so the test is exact once the
+/// kept field is unescaped and tested again.
+fn under_cgroup_root(raw_mount_point: &str) -> bool {
+    raw_mount_point.starts_with(CGROUP_ROOT)
 }
 
 /// The kubelet's own test (libcontainer's IsCgroup2UnifiedMode) is the filesystem type at
@@ -163,12 +187,18 @@ pub fn detect_mode(mounts: &[Mount]) -> Option<(Mode, &Mount)> {
 /// fails the whole file on one odd line and leaves `\040` (space) escaped, and unescaping
 /// after it would turn an escaped backslash followed by `040` into a space.
 pub fn parse_mounts(text: &str) -> Vec<Mount> {
+    parse_mounts_where(text, |_| true)
+}
+
+/// [`parse_mounts`], keeping only the lines whose raw mount point passes `keep`: nothing is
+/// allocated for the others.
+fn parse_mounts_where(text: &str, keep: impl Fn(&str) -> bool) -> Vec<Mount> {
     text.lines()
         .enumerate()
         .filter_map(|(i, line)| {
             let mut fields = line.split_ascii_whitespace();
             let _source = fields.next()?;
-            let mount_point = fields.next()?;
+            let mount_point = fields.next().filter(|m| keep(m))?;
             let fs_type = fields.next()?;
             Some(Mount {
                 mount_point: unescape(mount_point),
@@ -181,11 +211,15 @@ pub fn parse_mounts(text: &str) -> Vec<Mount> {
 
 /// Parses mountinfo: `id parent maj:min root mount-point options [optional...] - type ...`.
 pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
+    parse_mountinfo_where(text, |_| true)
+}
+
+fn parse_mountinfo_where(text: &str, keep: impl Fn(&str) -> bool) -> Vec<Mount> {
     text.lines()
         .enumerate()
         .filter_map(|(i, line)| {
             let (left, right) = line.split_once(" - ")?;
-            let mount_point = left.split_ascii_whitespace().nth(4)?;
+            let mount_point = left.split_ascii_whitespace().nth(4).filter(|m| keep(m))?;
             let fs_type = right.split_ascii_whitespace().next()?;
             Some(Mount {
                 mount_point: unescape(mount_point),
@@ -281,6 +315,23 @@ mod tests {
         assert_eq!((mode, m.line), (Mode::Hybrid, 3));
         assert!(detect_mode(&parse_mounts("proc /proc proc rw 0 0\n")).is_none());
     }
+
+    #[test]
+    fn only_cgroup_mounts_are_kept_with_their_lines() {
+        let text = "overlay /run/containerd/x/rootfs overlay rw 0 0\n\
+                    cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n\
+                    tmpfs /sys/fs/cgroup\\040x tmpfs rw 0 0\n\
+                    overlay /var/lib/y overlay rw 0 0\n";
+        let kept = parse_mounts_where(text, under_cgroup_root);
+        let points: Vec<(&str, u32)> = kept
+            .iter()
+            .map(|m| (m.mount_point.as_str(), m.line))
+            .collect();
+        assert_eq!(points, [("/sys/fs/cgroup", 2), ("/sys/fs/cgroup x", 3)]);
+        let (mode, m) = detect_mode(&kept).unwrap();
+        assert_eq!((mode, m.line), (Mode::V2, 2));
+        assert_eq!(detect_mode(&kept), detect_mode(&parse_mounts(text)));
+    }
 }
 
 #[cfg(test)]
@@ -322,8 +373,12 @@ mod corpus_tests {
             ("proc-mounts/vm-hybrid-builtin-modules.mounts", Mode::Hybrid),
         ];
         for (file, mode) in cases {
-            let mounts = parse_mounts(&corpus(file));
+            let text = corpus(file);
+            let mounts = parse_mounts(&text);
             assert_eq!(detect_mode(&mounts).map(|(m, _)| m), Some(mode), "{file}");
+            // What the gatherer keeps decides the same way, on the same line.
+            let kept = parse_mounts_where(&text, under_cgroup_root);
+            assert_eq!(detect_mode(&kept), detect_mode(&mounts), "{file}");
         }
         let mounts = parse_mountinfo(&corpus(
             "proc-mounts/jamescun-procfs-host-cgroupv2.mountinfo",

@@ -76,7 +76,17 @@ pub fn gather(host: &dyn Host, request: &FactRequest) -> FactSet {
         },
     );
 
-    for name in request.middle_params("module.") {
+    let module_names = request.middle_params("module.");
+    // modules.builtin is read once for all the modules asked about.
+    let builtin_list = match &release {
+        Ok(release) if !module_names.is_empty() => {
+            let path = format!("/lib/modules/{release}/modules.builtin");
+            let text = host.read_text(&path);
+            Some((path, text))
+        }
+        _ => None,
+    };
+    for name in module_names {
         let loaded = match &modules {
             Loaded::Modules(m) => {
                 Fact::known(m.contains_key(&name), Provenance::file(PROC_MODULES))
@@ -87,7 +97,7 @@ pub fn gather(host: &dyn Host, request: &FactRequest) -> FactSet {
             ),
             Loaded::Unreadable(e) => Fact::unknown(e.clone()),
         };
-        let builtin = builtin(host, &name, release.as_deref().ok(), &modules, &config);
+        let builtin = builtin(host, &name, builtin_list.as_ref(), &modules, &config);
         let available = match (loaded.as_bool(), builtin.as_bool()) {
             (Some(true), _) => loaded.clone(),
             (_, Some(true)) => builtin.clone(),
@@ -199,15 +209,14 @@ fn loaded_modules(host: &dyn Host) -> Loaded {
 fn builtin(
     host: &dyn Host,
     name: &str,
-    release: Option<&str>,
+    builtin_list: Option<&(String, Result<String, crate::host::HostError>)>,
     modules: &Loaded,
     config: &LazyConfig<'_>,
 ) -> Fact {
     let evidence = MODULE_EVIDENCE.iter().find(|(m, _, _)| *m == name);
     let mut consulted: Vec<String> = Vec::new();
-    if let Some(release) = release {
-        let path = format!("/lib/modules/{release}/modules.builtin");
-        match host.read_text(&path) {
+    if let Some((path, read)) = builtin_list {
+        match read {
             Ok(text) => {
                 let wanted = format!("/{name}.ko");
                 let underscored = format!("/{}.ko", name.replace('_', "-"));

@@ -25,7 +25,6 @@ pub mod system;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use rayon::prelude::*;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
@@ -331,14 +330,10 @@ const LATE_GROUPS: &[DependentGatherer] = &[runtime::gather];
 /// derived facts.
 pub fn gather(host: &dyn Host, request: &FactRequest, options: &Options) -> FactSet {
     let target = &options.target;
-    let mut facts = GROUPS
-        .par_iter()
-        .map(|gather| gather(host, request))
-        .reduce(FactSet::default, merge);
-    let dependent = DEPENDENT_GROUPS
-        .par_iter()
-        .map(|gather| gather(host, request, &facts, options))
-        .reduce(FactSet::default, merge);
+    let mut facts = in_parallel(GROUPS, |gather| gather(host, request));
+    let dependent = in_parallel(DEPENDENT_GROUPS, |gather| {
+        gather(host, request, &facts, options)
+    });
     facts.extend(dependent);
     for gather in LATE_GROUPS {
         let late = gather(host, request, &facts, options);
@@ -377,9 +372,38 @@ pub(crate) fn malformed_line(
     format!("{path}: cannot parse it as \"{format}\" lines")
 }
 
-fn merge(mut a: FactSet, b: FactSet) -> FactSet {
-    a.extend(b);
-    a
+/// Runs the groups on as many scoped threads as there are cores (this thread one of them),
+/// each taking the next group not yet started, and merges what they found.
+///
+/// Plain scoped threads rather than rayon's global pool: a run has a handful of groups and
+/// the pool's start-up cost more than they do on a small host. Many hosts at once (bundles)
+/// are parallel at the level of hosts instead.
+fn in_parallel<G: Sync>(groups: &[G], run: impl Fn(&G) -> FactSet + Sync) -> FactSet {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut facts = FactSet::default();
+        while let Some(group) = groups.get(next.fetch_add(1, Ordering::Relaxed)) {
+            facts.extend(run(group));
+        }
+        facts
+    };
+    // Asked once per process: std reads the process's cgroup CPU limit to answer.
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let threads = cores.min(groups.len());
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut facts = work();
+        for helper in helpers {
+            match helper.join() {
+                Ok(found) => facts.extend(found),
+                // A gatherer that panicked is a bug; let it surface as the panic it was.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        facts
+    })
 }
 
 impl Serialize for Fact {

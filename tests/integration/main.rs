@@ -3,6 +3,7 @@
 
 mod util;
 
+mod bench_smoke;
 mod bundle;
 mod catalog;
 mod containerd_config;
