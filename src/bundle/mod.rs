@@ -237,7 +237,7 @@ fn now_utc() -> (String, u64) {
 
 /// Seconds since the epoch as RFC 3339 UTC (days to a civil date: Howard Hinnant's
 /// algorithm, exact for the proleptic Gregorian calendar).
-fn rfc3339(secs: u64) -> String {
+pub fn rfc3339(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let z = days + 719_468;
