@@ -87,16 +87,6 @@ impl BundleHost {
     fn answer(&self, op: Op, path: &str) -> Option<&Stored> {
         self.answers.get(&(op, path.to_string()))
     }
-
-    fn record<T>(
-        &self,
-        kind: AccessKind,
-        path: &str,
-        result: Result<T, HostError>,
-    ) -> Result<T, HostError> {
-        self.log.push(kind, path, result.as_ref().err());
-        result
-    }
 }
 
 fn mismatch(op: Op, path: &str) -> BundleError {
@@ -121,7 +111,7 @@ impl Host for BundleHost {
             Some(Stored::Error(e)) => Err(e.clone()),
             _ => Err(not_collected(path)),
         };
-        self.record(AccessKind::Read, path, result)
+        self.log.record(AccessKind::Read, path, result)
     }
 
     fn list_dir(&self, path: &str) -> Result<Vec<DirEntry>, HostError> {
@@ -130,7 +120,7 @@ impl Host for BundleHost {
             Some(Stored::Error(e)) => Err(e.clone()),
             _ => Err(not_collected(path)),
         };
-        self.record(AccessKind::List, path, result)
+        self.log.record(AccessKind::List, path, result)
     }
 
     fn kind(&self, path: &str) -> Result<Option<FileKind>, HostError> {
@@ -139,7 +129,7 @@ impl Host for BundleHost {
             Some(Stored::Error(e)) => Err(e.clone()),
             _ => Err(not_collected(path)),
         };
-        self.record(AccessKind::Stat, path, result)
+        self.log.record(AccessKind::Stat, path, result)
     }
 
     fn read_link(&self, path: &str) -> Result<String, HostError> {
@@ -148,7 +138,7 @@ impl Host for BundleHost {
             Some(Stored::Error(e)) => Err(e.clone()),
             _ => Err(not_collected(path)),
         };
-        self.record(AccessKind::ReadLink, path, result)
+        self.log.record(AccessKind::ReadLink, path, result)
     }
 
     fn env(&self, name: &str) -> Option<String> {

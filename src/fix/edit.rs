@@ -111,25 +111,10 @@ pub fn resolve(host: &dyn Host, path: &str) -> String {
             target
         } else {
             let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-            normalise(&format!("{dir}/{target}"))
+            crate::host::clean_path(&format!("{dir}/{target}"))
         };
     }
     path
-}
-
-/// `/etc/sysctl.d/../sysctl.conf` → `/etc/sysctl.conf`.
-fn normalise(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    format!("/{}", parts.join("/"))
 }
 
 /// The 1-based line `n` of a text.
@@ -177,7 +162,7 @@ mod tests {
     #[test]
     fn relative_links_resolve_against_their_directory() {
         assert_eq!(
-            normalise("/etc/sysctl.d/../sysctl.conf"),
+            crate::host::clean_path("/etc/sysctl.d/../sysctl.conf"),
             "/etc/sysctl.conf"
         );
     }

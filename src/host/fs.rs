@@ -126,16 +126,6 @@ impl FsHost {
         p
     }
 
-    fn record<T>(
-        &self,
-        kind: AccessKind,
-        path: &str,
-        result: Result<T, HostError>,
-    ) -> Result<T, HostError> {
-        self.log.push(kind, path, result.as_ref().err());
-        result
-    }
-
     fn read_file(&self, path: &str) -> Result<Vec<u8>, HostError> {
         let on_disk = self.resolve(path)?;
         // O_NONBLOCK so that a FIFO planted where a file should be cannot block the open;
@@ -203,19 +193,19 @@ impl Host for FsHost {
     fn read(&self, path: &str) -> Result<Vec<u8>, HostError> {
         let result = self.read_file(path);
         self.keep(path, || Answer::Read(result.clone()));
-        self.record(AccessKind::Read, path, result)
+        self.log.record(AccessKind::Read, path, result)
     }
 
     fn list_dir(&self, path: &str) -> Result<Vec<DirEntry>, HostError> {
         let result = self.list(path);
         self.keep(path, || Answer::List(result.clone()));
-        self.record(AccessKind::List, path, result)
+        self.log.record(AccessKind::List, path, result)
     }
 
     fn kind(&self, path: &str) -> Result<Option<FileKind>, HostError> {
         let result = self.stat(path);
         self.keep(path, || Answer::Stat(result.clone()));
-        self.record(AccessKind::Stat, path, result)
+        self.log.record(AccessKind::Stat, path, result)
     }
 
     fn read_link(&self, path: &str) -> Result<String, HostError> {
@@ -229,7 +219,7 @@ impl Host for FsHost {
                 .map_err(|e| io_error(path, &e))
         })();
         self.keep(path, || Answer::ReadLink(result.clone()));
-        self.record(AccessKind::ReadLink, path, result)
+        self.log.record(AccessKind::ReadLink, path, result)
     }
 
     fn env(&self, name: &str) -> Option<String> {

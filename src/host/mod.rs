@@ -90,6 +90,22 @@ impl HostError {
     }
 }
 
+/// Cleans an absolute path lexically, as Go's `filepath.Clean` does:
+/// `/etc/sysctl.d/../sysctl.conf` → `/etc/sysctl.conf` (`..` stops at the root).
+pub fn clean_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 /// What kind of access was made, for the record a bundle is built from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AccessKind {
@@ -135,6 +151,17 @@ impl AccessLog {
         };
         let mut log = self.0.lock().unwrap_or_else(|p| p.into_inner());
         log.push(access);
+    }
+
+    /// Records an access and passes its result through.
+    pub fn record<T>(
+        &self,
+        kind: AccessKind,
+        path: &str,
+        result: Result<T, HostError>,
+    ) -> Result<T, HostError> {
+        self.push(kind, path, result.as_ref().err());
+        result
     }
 
     pub fn snapshot(&self) -> Vec<Access> {

@@ -408,9 +408,9 @@ fn resolve_import(
 ) -> Result<Vec<String>, LoadError> {
     let relative_to_parent = |p: &str| {
         if p.starts_with('/') {
-            clean(p)
+            crate::host::clean_path(p)
         } else {
-            clean(&format!("{}/{p}", parent_dir(parent)))
+            crate::host::clean_path(&format!("{}/{p}", parent_dir(parent)))
         }
     };
     let path = match semantics {
@@ -418,7 +418,9 @@ fn resolve_import(
         Semantics::Containerd2 => relative_to_parent(import),
         // 1.x: a glob is used as written (a relative one is relative to containerd's
         // working directory, `/` under systemd); only a plain path is made relative.
-        Semantics::Containerd1 if import.contains('*') => clean(&format!("/{import}")),
+        Semantics::Containerd1 if import.contains('*') => {
+            crate::host::clean_path(&format!("/{import}"))
+        }
         Semantics::Containerd1 => relative_to_parent(import),
     };
     if path.contains('*') {
@@ -438,21 +440,6 @@ fn parent_dir(path: &str) -> &str {
         Some(0) | None => "/",
         Some(i) => &path[..i],
     }
-}
-
-/// Go's `filepath.Clean` for absolute paths.
-fn clean(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    format!("/{}", parts.join("/"))
 }
 
 enum GlobError {
@@ -522,11 +509,11 @@ mod tests {
     #[test]
     fn paths_clean_like_go() {
         assert_eq!(
-            clean("/etc/containerd/./conf.d/../x.toml"),
+            crate::host::clean_path("/etc/containerd/./conf.d/../x.toml"),
             "/etc/containerd/x.toml"
         );
-        assert_eq!(clean("//a//b/"), "/a/b");
-        assert_eq!(clean("/../a"), "/a");
+        assert_eq!(crate::host::clean_path("//a//b/"), "/a/b");
+        assert_eq!(crate::host::clean_path("/../a"), "/a");
         assert_eq!(parent_dir("/etc/containerd/config.toml"), "/etc/containerd");
         assert_eq!(parent_dir("/config.toml"), "/");
     }
