@@ -120,40 +120,47 @@ pub fn gather(host: &dyn Host, _request: &FactRequest) -> FactSet {
 /// `/proc/mounts`, or the mountinfo format when only that was captured.
 fn read_mounts(host: &dyn Host) -> Result<(&'static str, Vec<Mount>), String> {
     // A busy node has tens of thousands of container mounts and the mode needs only the
-    // few under /sys/fs/cgroup: only those are unescaped and kept.
-    match host.read(PROC_MOUNTS) {
-        Ok(bytes) => Ok((
-            PROC_MOUNTS,
-            parse_mounts_where(&text(&bytes), under_cgroup_root),
-        )),
-        Err(e) if e.is_not_found() => match host.read(MOUNTINFO) {
-            Ok(bytes) => Ok((
-                MOUNTINFO,
-                parse_mountinfo_where(&text(&bytes), under_cgroup_root),
-            )),
-            Err(e2) if e2.is_not_found() => {
-                Err(format!("neither {PROC_MOUNTS} nor {MOUNTINFO} exists"))
+    // few under /sys/fs/cgroup: the file is streamed a line at a time, and only those lines
+    // are unescaped and kept.
+    let mut mounts = Vec::new();
+    let mut each = |number: u32, line: &[u8]| {
+        if let Some(mount) = parse_kept(mounts_fields, number, line) {
+            mounts.push(mount);
+        }
+    };
+    match host.read_lines(PROC_MOUNTS, &mut each) {
+        Ok(()) => Ok((PROC_MOUNTS, mounts)),
+        Err(e) if e.is_not_found() => {
+            let mut mounts = Vec::new();
+            let mut each = |number: u32, line: &[u8]| {
+                if let Some(mount) = parse_kept(mountinfo_fields, number, line) {
+                    mounts.push(mount);
+                }
+            };
+            match host.read_lines(MOUNTINFO, &mut each) {
+                Ok(()) => Ok((MOUNTINFO, mounts)),
+                Err(e2) if e2.is_not_found() => {
+                    Err(format!("neither {PROC_MOUNTS} nor {MOUNTINFO} exists"))
+                }
+                Err(e2) => Err(e2.to_string()),
             }
-            Err(e2) => Err(e2.to_string()),
-        },
+        }
         Err(e) => Err(e.to_string()),
     }
 }
 
-/// The bytes as text: checked in one fast pass, copied with replacements only when they are
-/// not UTF-8 (a mount point can hold any bytes).
-fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
-    }
-}
-
-/// Whether a mount point, as written (escaped), may be /sys/fs/cgroup or under it: none of
-/// the characters the kernel escapes occurs in that prefix, so the test is exact once the
-/// kept field is unescaped and tested again.
-fn under_cgroup_root(raw_mount_point: &str) -> bool {
-    raw_mount_point.starts_with(CGROUP_ROOT)
+/// A line's mount, when its raw (escaped) mount point may be /sys/fs/cgroup or under it:
+/// none of the characters the kernel escapes occurs in that prefix, so the test is exact
+/// once the kept field is unescaped and tested again. Nothing is allocated for the others.
+fn parse_kept(
+    fields: fn(&[u8]) -> Option<(&[u8], &[u8])>,
+    number: u32,
+    line: &[u8],
+) -> Option<Mount> {
+    let (mount_point, fs_type) = fields(line)?;
+    mount_point
+        .starts_with(CGROUP_ROOT.as_bytes())
+        .then(|| mount(mount_point, fs_type, number))
 }
 
 /// The kubelet's own test (libcontainer's IsCgroup2UnifiedMode) is the filesystem type at
@@ -187,60 +194,64 @@ pub fn detect_mode(mounts: &[Mount]) -> Option<(Mode, &Mount)> {
 /// fails the whole file on one odd line and leaves `\040` (space) escaped, and unescaping
 /// after it would turn an escaped backslash followed by `040` into a space.
 pub fn parse_mounts(text: &str) -> Vec<Mount> {
-    parse_mounts_where(text, |_| true)
-}
-
-/// [`parse_mounts`], keeping only the lines whose raw mount point passes `keep`: nothing is
-/// allocated for the others.
-fn parse_mounts_where(text: &str, keep: impl Fn(&str) -> bool) -> Vec<Mount> {
-    text.lines()
-        .enumerate()
-        .filter_map(|(i, line)| {
-            let mut fields = line.split_ascii_whitespace();
-            let _source = fields.next()?;
-            let mount_point = fields.next().filter(|m| keep(m))?;
-            let fs_type = fields.next()?;
-            Some(Mount {
-                mount_point: unescape(mount_point),
-                fs_type: unescape(fs_type),
-                line: i as u32 + 1,
-            })
-        })
-        .collect()
+    parse_all(text, mounts_fields)
 }
 
 /// Parses mountinfo: `id parent maj:min root mount-point options [optional...] - type ...`.
 pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
-    parse_mountinfo_where(text, |_| true)
+    parse_all(text, mountinfo_fields)
 }
 
-fn parse_mountinfo_where(text: &str, keep: impl Fn(&str) -> bool) -> Vec<Mount> {
-    text.lines()
-        .enumerate()
-        .filter_map(|(i, line)| {
-            let (left, right) = line.split_once(" - ")?;
-            let mount_point = left.split_ascii_whitespace().nth(4).filter(|m| keep(m))?;
-            let fs_type = right.split_ascii_whitespace().next()?;
-            Some(Mount {
-                mount_point: unescape(mount_point),
-                fs_type: unescape(fs_type),
-                line: i as u32 + 1,
-            })
-        })
-        .collect()
+fn parse_all(text: &str, fields: fn(&[u8]) -> Option<(&[u8], &[u8])>) -> Vec<Mount> {
+    let mut mounts = Vec::new();
+    crate::host::for_each_line(text.as_bytes(), 1, &mut |number, line| {
+        if let Some((mount_point, fs_type)) = fields(line) {
+            mounts.push(mount(mount_point, fs_type, number));
+        }
+    });
+    mounts
+}
+
+fn mount(mount_point: &[u8], fs_type: &[u8], line: u32) -> Mount {
+    Mount {
+        mount_point: unescape(mount_point),
+        fs_type: unescape(fs_type),
+        line,
+    }
+}
+
+/// The raw mount point and type of a `/proc/mounts` line: `source point type options ...`.
+fn mounts_fields(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut fields = words(line);
+    let _source = fields.next()?;
+    Some((fields.next()?, fields.next()?))
+}
+
+/// The raw mount point and type of a mountinfo line: the fifth field, and the first after
+/// the ` - ` separator (the optional fields between vary in number).
+fn mountinfo_fields(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let separator = line.windows(3).position(|w| w == b" - ")?;
+    let mount_point = words(&line[..separator]).nth(4)?;
+    let fs_type = words(&line[separator + 3..]).next()?;
+    Some((mount_point, fs_type))
+}
+
+fn words(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    line.split(u8::is_ascii_whitespace)
+        .filter(|w| !w.is_empty())
 }
 
 /// The kernel writes space, tab, newline and backslash in mount fields as `\ooo` octal.
-fn unescape(field: &str) -> String {
-    if !field.contains('\\') {
-        return field.to_string();
+/// A mount point can hold any bytes; those that are not UTF-8 are replaced.
+fn unescape(field: &[u8]) -> String {
+    if !field.contains(&b'\\') {
+        return String::from_utf8_lossy(field).into_owned();
     }
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+    let mut out = Vec::with_capacity(field.len());
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 3 < bytes.len() {
-            let digits = &bytes[i + 1..i + 4];
+    while i < field.len() {
+        if field[i] == b'\\' && i + 3 < field.len() {
+            let digits = &field[i + 1..i + 4];
             if digits.iter().all(|d| (b'0'..=b'7').contains(d)) {
                 let value = digits
                     .iter()
@@ -252,7 +263,7 @@ fn unescape(field: &str) -> String {
                 }
             }
         }
-        out.push(bytes[i]);
+        out.push(field[i]);
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -295,13 +306,40 @@ fn controllers(host: &dyn Host, mode: Mode) -> Result<(Vec<String>, &'static str
 mod tests {
     use super::*;
 
+    /// What the gatherer keeps of a `/proc/mounts` text.
+    pub(super) fn kept(text: &str) -> Vec<Mount> {
+        let mut mounts = Vec::new();
+        crate::host::for_each_line(text.as_bytes(), 1, &mut |number, line| {
+            mounts.extend(parse_kept(mounts_fields, number, line));
+        });
+        mounts
+    }
+
     #[test]
     fn escapes_are_undone_once() {
-        assert_eq!(unescape(r"/var/lib/a\040b"), "/var/lib/a b");
-        assert_eq!(unescape(r"tab\011x"), "tab\tx");
+        assert_eq!(unescape(br"/var/lib/a\040b"), "/var/lib/a b");
+        assert_eq!(unescape(br"tab\011x"), "tab\tx");
         // An escaped backslash followed by the text 040 stays a backslash and 040.
-        assert_eq!(unescape(r"a\134040"), r"a\040");
-        assert_eq!(unescape(r"trailing\04"), r"trailing\04");
+        assert_eq!(unescape(br"a\134040"), r"a\040");
+        assert_eq!(unescape(br"trailing\04"), r"trailing\04");
+        // Bytes that are not UTF-8 (escaped or not) are replaced, never a panic.
+        assert_eq!(unescape(b"/mnt/\\377x\xff"), "/mnt/\u{fffd}x\u{fffd}");
+    }
+
+    #[test]
+    fn mountinfo_optional_fields_vary_in_number() {
+        let text = "36 35 98:0 / /sys/fs/cgroup rw,nosuid shared:1 master:2 - cgroup2 cgroup2 rw\n\
+                    37 35 98:0 / /proc rw - proc proc rw\n\
+                    38 35 98:0 / /broken rw no-separator\n";
+        let mounts = parse_mountinfo(text);
+        let got: Vec<(&str, &str, u32)> = mounts
+            .iter()
+            .map(|m| (m.mount_point.as_str(), m.fs_type.as_str(), m.line))
+            .collect();
+        assert_eq!(
+            got,
+            [("/sys/fs/cgroup", "cgroup2", 1), ("/proc", "proc", 2)]
+        );
     }
 
     #[test]
@@ -322,7 +360,7 @@ mod tests {
                     cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n\
                     tmpfs /sys/fs/cgroup\\040x tmpfs rw 0 0\n\
                     overlay /var/lib/y overlay rw 0 0\n";
-        let kept = parse_mounts_where(text, under_cgroup_root);
+        let kept = kept(text);
         let points: Vec<(&str, u32)> = kept
             .iter()
             .map(|m| (m.mount_point.as_str(), m.line))
@@ -377,7 +415,7 @@ mod corpus_tests {
             let mounts = parse_mounts(&text);
             assert_eq!(detect_mode(&mounts).map(|(m, _)| m), Some(mode), "{file}");
             // What the gatherer keeps decides the same way, on the same line.
-            let kept = parse_mounts_where(&text, under_cgroup_root);
+            let kept = super::tests::kept(&text);
             assert_eq!(detect_mode(&kept), detect_mode(&mounts), "{file}");
         }
         let mounts = parse_mountinfo(&corpus(

@@ -3,6 +3,9 @@
 //!
 //! `<key>` stands for a dotted parameter (a sysctl key), `<name>` for one without dots.
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
 pub struct FactSpec {
     pub name: &'static str,
     pub about: &'static str,
@@ -305,36 +308,62 @@ pub const FACTS: &[FactSpec] = &[
 
 /// Whether `name` is a fact some gatherer provides.
 pub fn is_known(name: &str) -> bool {
-    FACTS.iter().any(|spec| matches(spec.name, name))
+    // Every rule's every fact is looked up when the catalog loads: the exact names go in a
+    // set and the patterns are split once, instead of scanning each pattern per lookup.
+    static INDEX: LazyLock<(HashSet<&'static str>, Vec<Pattern>)> = LazyLock::new(|| {
+        let mut exact = HashSet::new();
+        let mut patterns = Vec::new();
+        for spec in FACTS {
+            match Pattern::parse(spec.name) {
+                Some(pattern) => patterns.push(pattern),
+                None => {
+                    exact.insert(spec.name);
+                }
+            }
+        }
+        (exact, patterns)
+    });
+    let (exact, patterns) = &*INDEX;
+    exact.contains(name) || patterns.iter().any(|p| p.matches(name))
 }
 
-fn matches(pattern: &str, name: &str) -> bool {
-    let Some(open) = pattern.find('<') else {
-        return pattern == name;
-    };
-    let Some(close) = pattern.find('>') else {
-        return false;
-    };
-    let (prefix, placeholder, suffix) = (
-        &pattern[..open],
-        &pattern[open + 1..close],
-        &pattern[close + 1..],
-    );
-    let Some(middle) = name
-        .strip_prefix(prefix)
-        .and_then(|rest| rest.strip_suffix(suffix))
-    else {
-        return false;
-    };
-    let dotted = placeholder == "key";
-    !middle.is_empty()
-        && middle.split('.').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b))
+/// A fact name with a placeholder: `module.<name>.loaded`.
+struct Pattern {
+    prefix: &'static str,
+    suffix: &'static str,
+    /// `<key>` takes dotted words (a sysctl key); any other placeholder one word.
+    dotted: bool,
+}
+
+impl Pattern {
+    /// `None` for a name without a placeholder (or a malformed one, which then matches
+    /// only itself).
+    fn parse(name: &'static str) -> Option<Pattern> {
+        let open = name.find('<')?;
+        let close = open + name[open..].find('>')?;
+        Some(Pattern {
+            prefix: &name[..open],
+            suffix: &name[close + 1..],
+            dotted: &name[open + 1..close] == "key",
         })
-        && (dotted || !middle.contains('.'))
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        let Some(middle) = name
+            .strip_prefix(self.prefix)
+            .and_then(|rest| rest.strip_suffix(self.suffix))
+        else {
+            return false;
+        };
+        !middle.is_empty()
+            && middle.split('.').all(|part| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b))
+            })
+            && (self.dotted || !middle.contains('.'))
+    }
 }
 
 #[cfg(test)]

@@ -106,6 +106,23 @@ pub fn clean_path(path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// Calls `each` for every line of `bytes` (numbered from `first`), without the `\n`; a
+/// final line without a newline counts, an empty tail does not. Returns the next number.
+pub fn for_each_line(bytes: &[u8], first: u32, each: &mut dyn FnMut(u32, &[u8])) -> u32 {
+    let mut number = first;
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let (line, tail) = match rest.iter().position(|b| *b == b'\n') {
+            Some(end) => (&rest[..end], &rest[end + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        each(number, line);
+        number = number.saturating_add(1);
+        rest = tail;
+    }
+    number
+}
+
 /// What kind of access was made, for the record a bundle is built from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AccessKind {
@@ -206,6 +223,17 @@ pub trait Host: Sync {
     /// Asks Docker Engine listening on the unix socket at `socket` for `/version` and
     /// `/info`, each within `timeout`.
     fn probe_docker(&self, socket: &str, timeout: Duration) -> DockerTranscript;
+
+    /// Reads a file a line at a time, for files that can be large and are mostly skipped
+    /// (a busy node's `/proc/mounts` holds tens of thousands of container mounts): `each`
+    /// gets the 1-based line number and the line's bytes without the newline. A host that
+    /// reads from disk streams it in small buffers instead of holding the file whole; the
+    /// same [`MAX_FILE_SIZE`] bound applies, and the access is recorded as a read.
+    fn read_lines(&self, path: &str, each: &mut dyn FnMut(u32, &[u8])) -> Result<(), HostError> {
+        let bytes = self.read(path)?;
+        for_each_line(&bytes, 1, each);
+        Ok(())
+    }
 
     /// Reads a file as UTF-8 text.
     fn read_text(&self, path: &str) -> Result<String, HostError> {
