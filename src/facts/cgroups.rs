@@ -152,11 +152,7 @@ fn read_mounts(host: &dyn Host) -> Result<(&'static str, Vec<Mount>), String> {
 /// A line's mount, when its raw (escaped) mount point may be /sys/fs/cgroup or under it:
 /// none of the characters the kernel escapes occurs in that prefix, so the test is exact
 /// once the kept field is unescaped and tested again. Nothing is allocated for the others.
-fn parse_kept(
-    fields: fn(&[u8]) -> Option<(&[u8], &[u8])>,
-    number: u32,
-    line: &[u8],
-) -> Option<Mount> {
+fn parse_kept(fields: FieldsOf, number: u32, line: &[u8]) -> Option<Mount> {
     let (mount_point, fs_type) = fields(line)?;
     mount_point
         .starts_with(CGROUP_ROOT.as_bytes())
@@ -202,7 +198,7 @@ pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
     parse_all(text, mountinfo_fields)
 }
 
-fn parse_all(text: &str, fields: fn(&[u8]) -> Option<(&[u8], &[u8])>) -> Vec<Mount> {
+fn parse_all(text: &str, fields: FieldsOf) -> Vec<Mount> {
     let mut mounts = Vec::new();
     crate::host::for_each_line(text.as_bytes(), 1, &mut |number, line| {
         if let Some((mount_point, fs_type)) = fields(line) {
@@ -219,6 +215,9 @@ fn mount(mount_point: &[u8], fs_type: &[u8], line: u32) -> Mount {
         line,
     }
 }
+
+/// Finds a line's raw mount point and filesystem type, in one of the two formats.
+type FieldsOf = fn(&[u8]) -> Option<(&[u8], &[u8])>;
 
 /// The raw mount point and type of a `/proc/mounts` line: `source point type options ...`.
 fn mounts_fields(line: &[u8]) -> Option<(&[u8], &[u8])> {
