@@ -124,7 +124,7 @@ fn read_mounts(host: &dyn Host) -> Result<(&'static str, Vec<Mount>), String> {
     // are unescaped and kept.
     let mut mounts = Vec::new();
     let mut each = |number: u32, line: &[u8]| {
-        if let Some(mount) = parse_kept(mounts_fields, number, line) {
+        if let Some(mount) = parse_kept(Format::Mounts, number, line) {
             mounts.push(mount);
         }
     };
@@ -133,7 +133,7 @@ fn read_mounts(host: &dyn Host) -> Result<(&'static str, Vec<Mount>), String> {
         Err(e) if e.is_not_found() => {
             let mut mounts = Vec::new();
             let mut each = |number: u32, line: &[u8]| {
-                if let Some(mount) = parse_kept(mountinfo_fields, number, line) {
+                if let Some(mount) = parse_kept(Format::Mountinfo, number, line) {
                     mounts.push(mount);
                 }
             };
@@ -152,8 +152,18 @@ fn read_mounts(host: &dyn Host) -> Result<(&'static str, Vec<Mount>), String> {
 /// A line's mount, when its raw (escaped) mount point may be /sys/fs/cgroup or under it:
 /// none of the characters the kernel escapes occurs in that prefix, so the test is exact
 /// once the kept field is unescaped and tested again. Nothing is allocated for the others.
-fn parse_kept(fields: FieldsOf, number: u32, line: &[u8]) -> Option<Mount> {
-    let (mount_point, fs_type) = fields(line)?;
+fn parse_kept(format: Format, number: u32, line: &[u8]) -> Option<Mount> {
+    // Most lines are container mounts: rule them out on the second field's first bytes
+    // before splitting the line (mountinfo's fifth field cannot be found that cheaply).
+    if format == Format::Mounts {
+        let after_source = line.iter().position(u8::is_ascii_whitespace)?;
+        let rest = &line[after_source..];
+        let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+        if !rest[start..].starts_with(CGROUP_ROOT.as_bytes()) {
+            return None;
+        }
+    }
+    let (mount_point, fs_type) = format.fields(line)?;
     mount_point
         .starts_with(CGROUP_ROOT.as_bytes())
         .then(|| mount(mount_point, fs_type, number))
@@ -190,18 +200,18 @@ pub fn detect_mode(mounts: &[Mount]) -> Option<(Mode, &Mount)> {
 /// fails the whole file on one odd line and leaves `\040` (space) escaped, and unescaping
 /// after it would turn an escaped backslash followed by `040` into a space.
 pub fn parse_mounts(text: &str) -> Vec<Mount> {
-    parse_all(text, mounts_fields)
+    parse_all(text, Format::Mounts)
 }
 
 /// Parses mountinfo: `id parent maj:min root mount-point options [optional...] - type ...`.
 pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
-    parse_all(text, mountinfo_fields)
+    parse_all(text, Format::Mountinfo)
 }
 
-fn parse_all(text: &str, fields: FieldsOf) -> Vec<Mount> {
+fn parse_all(text: &str, format: Format) -> Vec<Mount> {
     let mut mounts = Vec::new();
     crate::host::for_each_line(text.as_bytes(), 1, &mut |number, line| {
-        if let Some((mount_point, fs_type)) = fields(line) {
+        if let Some((mount_point, fs_type)) = format.fields(line) {
             mounts.push(mount(mount_point, fs_type, number));
         }
     });
@@ -216,8 +226,24 @@ fn mount(mount_point: &[u8], fs_type: &[u8], line: u32) -> Mount {
     }
 }
 
-/// Finds a line's raw mount point and filesystem type, in one of the two formats.
-type FieldsOf = fn(&[u8]) -> Option<(&[u8], &[u8])>;
+/// The two formats a mount table comes in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    /// `/proc/mounts` (fstab format).
+    Mounts,
+    /// `/proc/self/mountinfo`.
+    Mountinfo,
+}
+
+impl Format {
+    /// A line's raw (escaped) mount point and filesystem type.
+    fn fields(self, line: &[u8]) -> Option<(&[u8], &[u8])> {
+        match self {
+            Format::Mounts => mounts_fields(line),
+            Format::Mountinfo => mountinfo_fields(line),
+        }
+    }
+}
 
 /// The raw mount point and type of a `/proc/mounts` line: `source point type options ...`.
 fn mounts_fields(line: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -309,7 +335,7 @@ mod tests {
     pub(super) fn kept(text: &str) -> Vec<Mount> {
         let mut mounts = Vec::new();
         crate::host::for_each_line(text.as_bytes(), 1, &mut |number, line| {
-            mounts.extend(parse_kept(mounts_fields, number, line));
+            mounts.extend(parse_kept(Format::Mounts, number, line));
         });
         mounts
     }
