@@ -280,10 +280,10 @@ impl Host for FsHost {
 
 /// A socket path that cannot even be resolved under the root (a symlink loop).
 fn unresolvable(e: &HostError) -> Failure {
-    let kind = if e.is_not_found() {
-        FailureKind::Missing
-    } else {
-        FailureKind::Other
+    let kind = match e.reason {
+        ErrorReason::NotFound => FailureKind::Missing,
+        ErrorReason::PermissionDenied => FailureKind::Denied,
+        _ => FailureKind::Other,
     };
     Failure::new(kind, e.reason.to_string())
 }

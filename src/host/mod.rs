@@ -22,6 +22,10 @@ pub use record::{Answer, Recorded, Recording};
 /// the bound keeps a hostile or mistaken path (a log, a disk image) from eating memory.
 pub const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
 
+/// How a refused read reads in messages. Rules look for it: a read refused to a process that
+/// is not root says who runs the check, not what is wrong with the node.
+pub const PERMISSION_DENIED: &str = "permission denied";
+
 /// What kind of filesystem object a path names (after following symlinks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileKind {
@@ -66,7 +70,7 @@ impl fmt::Display for ErrorReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ErrorReason::NotFound => f.write_str("not found"),
-            ErrorReason::PermissionDenied => f.write_str("permission denied"),
+            ErrorReason::PermissionDenied => f.write_str(PERMISSION_DENIED),
             ErrorReason::NotAFile(kind) => write!(f, "is a {kind}, not a regular file"),
             ErrorReason::NotADirectory => f.write_str("not a directory"),
             ErrorReason::TooLarge { limit } => write!(f, "larger than the {limit}-byte read limit"),

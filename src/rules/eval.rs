@@ -6,7 +6,9 @@ use serde::Serialize;
 
 use super::predicate::{evaluate, Observation, Verdict};
 use super::{Rule, Severity};
-use crate::facts::FactSet;
+use crate::facts::system::PROCESS_ROOT;
+use crate::facts::{Fact, FactSet};
+use crate::host::PERMISSION_DENIED;
 use crate::version::Version;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -136,8 +138,13 @@ pub fn evaluate_rule(rule: &Rule, facts: &FactSet, version: Version) -> CheckRes
                 return result;
             }
             Verdict::Unknown(reason) => {
-                result.status = Status::Error;
-                result.message = format!("cannot tell whether the check applies: {reason}");
+                (result.status, result.message) = match needs_root(&reason, facts) {
+                    Some(message) => (Status::Skip, message),
+                    None => (
+                        Status::Error,
+                        format!("cannot tell whether the check applies: {reason}"),
+                    ),
+                };
                 result.evidence = applies
                     .observations
                     .into_iter()
@@ -161,7 +168,13 @@ pub fn evaluate_rule(rule: &Rule, facts: &FactSet, version: Version) -> CheckRes
     result.message = match &outcome.verdict {
         Verdict::Holds => observed.clone(),
         Verdict::Fails => format!("{observed}; expected {expected}"),
-        Verdict::Unknown(reason) => format!("could not be evaluated: {reason}"),
+        Verdict::Unknown(reason) => match needs_root(reason, facts) {
+            Some(message) => {
+                result.status = Status::Skip;
+                message
+            }
+            None => format!("could not be evaluated: {reason}"),
+        },
     };
     if let (Some(reason), Status::Warn | Status::Fail) = (&result.severity_reason, result.status) {
         result.message = format!(
@@ -185,6 +198,19 @@ pub fn evaluate_rule(rule: &Rule, facts: &FactSet, version: Version) -> CheckRes
         .collect();
     result.duration = started.elapsed();
     result
+}
+
+/// What a skipped check says when only root could have read what it needs.
+pub const NEEDS_ROOT: &str = "needs root: run as root (sudo) to check this";
+
+/// The message of a check that a refused read or connection stopped, when this process is
+/// not root: the refusal says who runs the check, not what is wrong with the node, so the
+/// check is skipped with the reason instead of reported as an error (and the `node.root`
+/// check fails, so the exit code does not call a half-checked node ready). As root, a
+/// refusal (an SELinux denial, a root-squashed mount) stays an error.
+fn needs_root(reason: &str, facts: &FactSet) -> Option<String> {
+    let unprivileged = facts.get(PROCESS_ROOT).and_then(Fact::as_bool) == Some(false);
+    (unprivileged && reason.contains(PERMISSION_DENIED)).then(|| format!("{NEEDS_ROOT} ({reason})"))
 }
 
 /// `fact = value (source:line (note))`, joined.
