@@ -8,6 +8,7 @@ mod bundle;
 mod catalog;
 mod containerd_config;
 mod cri;
+mod faults;
 mod fix;
 mod fixtures;
 mod hardening;
