@@ -228,3 +228,67 @@ fn describe(observations: &[Observation]) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{Fact, Provenance};
+    use crate::rules::Catalog;
+
+    fn swap_rule() -> Rule {
+        let toml = r#"
+[[check]]
+id = "x.swap"
+title = "t"
+category = "node"
+severity = "error"
+docs = "https://example.invalid"
+rationale = "r"
+remediation = "m"
+expect = { fact = "swap.enabled", equals = false }
+"#;
+        let catalog = Catalog::from_sources([("a.toml".into(), toml.into())]).unwrap();
+        catalog.rules[0].clone()
+    }
+
+    fn run(swap: Fact, root: Option<bool>) -> CheckResult {
+        let mut facts = FactSet::default();
+        facts.insert("swap.enabled", swap);
+        if let Some(root) = root {
+            facts.insert(
+                PROCESS_ROOT,
+                Fact::known(root, Provenance::file("/proc/self/status")),
+            );
+        }
+        evaluate_rule(&swap_rule(), &facts, Version::new(1, 35))
+    }
+
+    #[test]
+    fn a_refused_read_needs_root_only_when_not_root() {
+        let denied = || Fact::unknown("/proc/swaps: permission denied");
+        let unprivileged = run(denied(), Some(false));
+        assert_eq!(unprivileged.status, Status::Skip);
+        assert_eq!(
+            unprivileged.message,
+            "needs root: run as root (sudo) to check this (swap.enabled: /proc/swaps: permission denied)"
+        );
+        // As root, or where nobody knows who reads (a --root tree, a bundle), it is an error.
+        for root in [Some(true), None] {
+            let result = run(denied(), root);
+            assert_eq!(result.status, Status::Error, "{root:?}");
+            assert!(result.message.starts_with("could not be evaluated: "));
+        }
+        // Other reasons stay errors, unprivileged or not.
+        let broken = run(
+            Fact::unknown("/proc/swaps: not valid UTF-8 text"),
+            Some(false),
+        );
+        assert_eq!(broken.status, Status::Error);
+        // A verdict is a verdict, unprivileged or not.
+        let on = run(
+            Fact::known(true, Provenance::file("/proc/swaps")),
+            Some(false),
+        );
+        assert_eq!(on.status, Status::Fail);
+    }
+}

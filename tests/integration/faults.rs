@@ -33,7 +33,7 @@ const TIMEOUT: &str = "500ms";
 // Running the binary.
 
 /// How to start the binary: directly, as `nobody`, or measured by time(1).
-enum As {
+pub(crate) enum As {
     Me,
     Nobody,
     /// Under `/usr/bin/time -f %M -o FILE`: the peak resident memory in KiB lands in FILE.
@@ -42,8 +42,10 @@ enum As {
 
 /// Runs `node-preflight ARGS` (as `who`), killing it and failing the test if it outlives the
 /// wall-clock limit.
-fn guarded(who: &As, args: &[&str]) -> Run {
+pub(crate) fn guarded(who: &As, args: &[&str]) -> Run {
     let bin = OsString::from(env!("CARGO_BIN_EXE_node-preflight"));
+    // Kept until the run is over.
+    let copy = matches!(who, As::Nobody).then(nobodys_copy);
     let mut argv: Vec<OsString> = match who {
         As::Me => vec![bin],
         As::Nobody => [
@@ -55,7 +57,7 @@ fn guarded(who: &As, args: &[&str]) -> Run {
         ]
         .map(OsString::from)
         .into_iter()
-        .chain([bin])
+        .chain(copy.iter().map(|(_, path)| path.clone().into_os_string()))
         .collect(),
         As::Measured(out) => vec![
             "/usr/bin/time".into(),
@@ -113,6 +115,17 @@ fn guarded(who: &As, args: &[&str]) -> Run {
     run
 }
 
+/// The binary, copied where `nobody` may run it (the build directory can be under a home
+/// that only its owner may enter), in a directory removed when the run is over.
+fn nobodys_copy() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let path = dir.path().join("node-preflight");
+    fs::copy(env!("CARGO_BIN_EXE_node-preflight"), &path).expect("copy the binary");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    (dir, path)
+}
+
 /// `check -o json` of the whole catalog on a tree, as `who`, with a short probe deadline.
 fn check_tree(who: &As, root: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec![
@@ -137,7 +150,7 @@ fn check_tree(who: &As, root: &str, extra: &[&str]) -> serde_json::Value {
     report
 }
 
-fn assert_check(report: &serde_json::Value, id: &str, status: &str, needles: &[&str]) {
+pub(crate) fn assert_check(report: &serde_json::Value, id: &str, status: &str, needles: &[&str]) {
     let got = status_of(report, id);
     let message = message(report, id);
     assert_eq!(got, status, "{id}: {message}");
@@ -176,7 +189,7 @@ fn assert_the_rest_ran(report: &serde_json::Value, except: &[&str]) {
 // ---------------------------------------------------------------------------------------------
 // File faults.
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     fs::read_to_string("/proc/self/status")
         .unwrap()
         .lines()

@@ -15,3 +15,4 @@ mod hardening;
 mod live;
 mod reports;
 mod runtimes;
+mod unprivileged;
