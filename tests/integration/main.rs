@@ -13,6 +13,7 @@ mod fix;
 mod fixtures;
 mod hardening;
 mod live;
+mod output_safety;
 mod reports;
 mod runtimes;
 mod unprivileged;
