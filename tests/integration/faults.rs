@@ -821,3 +821,44 @@ fn a_socket_answering_a_byte_at_a_time_ends_at_the_timeout() {
         socket_fault(protocol, Fault::Trickle, "no answer within 500ms");
     }
 }
+
+#[test]
+fn configurations_built_to_exhaust_their_parser_are_refused() {
+    // A YAML "billion laughs" (aliases of aliases: 9^9 nodes once expanded) as the kubelet's
+    // config, and a TOML nested 100,000 arrays deep as containerd's: each parser's own bound
+    // (serde-saphyr's node budget, toml's recursion limit) refuses it, and the run goes on.
+    let mut yaml = String::from(
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+         a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for (name, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"]
+        .iter()
+        .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
+    {
+        let refs = vec![format!("*{prev}"); 9].join(",");
+        yaml.push_str(&format!("{name}: &{name} [{refs}]\n"));
+    }
+    yaml.push_str("cgroupDriver: systemd\n");
+    let toml = format!(
+        "version = 2\nx = {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let host = HostBuilder::from_fixture("healthy-v2-systemd")
+        .file("/var/lib/kubelet/config.yaml", yaml)
+        .file("/etc/containerd/config.toml", toml);
+    let report = check_tree(&As::Me, &host.root_arg(), &[]);
+    assert_check(
+        &report,
+        "kubelet.cgroup-driver.runtime",
+        "error",
+        &["/var/lib/kubelet/config.yaml:", "budget breached"],
+    );
+    assert_check(
+        &report,
+        "containerd.cgroup-driver",
+        "error",
+        &["/etc/containerd/config.toml:2:", "max recursion depth met"],
+    );
+    assert_the_rest_ran(&report, &["cni.config"]);
+}
