@@ -39,12 +39,12 @@ pub fn gather(host: &dyn Host, _request: &FactRequest) -> FactSet {
 /// what tells a read refused to an unprivileged user from a broken node.
 pub const PROCESS_ROOT: &str = "process.root";
 
-/// The effective uid of this process, from /proc/self/status, on the live host only. A
-/// `--root` tree's /proc (a copy, or another machine's) says nothing about who reads it,
-/// and a bundle was collected by another process on another machine: there the fact is
-/// absent, and the checks that need it do not apply.
+/// The effective uid of this process, from /proc/self/status: on the live host, or from a
+/// bundle collected live (the collector's, as recorded, so that the bundle gives the results
+/// the live run gave). A `--root` tree's /proc (a copy, or another machine's) says nothing
+/// about who reads it: there the fact is absent, and the checks that need it do not apply.
 fn process_root(host: &dyn Host) -> Fact {
-    if !host.is_live() {
+    if !host.proc_self_is_the_reader() {
         return Fact::absent(
             Provenance::default()
                 .with_note("not a live run: a --root tree or a bundle is only read"),
@@ -52,6 +52,12 @@ fn process_root(host: &dyn Host) -> Fact {
     }
     let text = match host.read_text(SELF_STATUS) {
         Ok(text) => text,
+        // A bundle from before this fact was gathered: it does not say.
+        Err(_) if !host.is_live() => {
+            return Fact::absent(
+                Provenance::file(SELF_STATUS).with_note("not recorded in this bundle"),
+            )
+        }
         Err(e) => return Fact::unknown(e.to_string()),
     };
     for (i, line) in text.lines().enumerate() {

@@ -197,6 +197,13 @@ pub trait Host: Sync {
     /// Whether this host is the machine the process runs on.
     fn is_live(&self) -> bool;
 
+    /// Whether `/proc/self` on this host is the process that looks at it: live, or a bundle
+    /// collected live (whose recording holds what the collecting process read there). Not a
+    /// `--root` tree, whose /proc is a copy or another machine's.
+    fn proc_self_is_the_reader(&self) -> bool {
+        self.is_live()
+    }
+
     /// A short description for reports: `live` or `root /mnt/node`.
     fn describe(&self) -> String;
 

@@ -56,7 +56,7 @@ fn statuses(report: &serde_json::Value) -> Vec<(String, String, String)> {
 }
 
 /// The entries of a .tar.gz, read with the tar crate (trusted: written by the test's collect).
-fn entries_of(path: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn entries_of(path: &Path) -> Vec<(String, Vec<u8>)> {
     let file = fs::File::open(path).unwrap();
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     archive

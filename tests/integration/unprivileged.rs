@@ -204,7 +204,7 @@ fn a_half_checked_node_is_not_ready_unless_node_root_is_ignored() {
 }
 
 #[test]
-fn a_root_tree_or_bundle_does_not_say_who_runs_the_check() {
+fn a_root_tree_does_not_say_who_runs_the_check() {
     // The tree's /proc is another machine's (or a copy): node.root does not apply, and a
     // refused read there stays an error naming the file (see faults.rs).
     let root = fixture("healthy-v2-systemd");
@@ -214,5 +214,82 @@ fn a_root_tree_or_bundle_does_not_say_who_runs_the_check() {
         "node.root",
         "skip",
         &["not applicable: process.root = absent (not a live run"],
+    );
+}
+
+#[test]
+fn a_bundle_collected_unprivileged_gives_the_results_the_live_run_gave() {
+    if !root_or_skip() {
+        return;
+    }
+    // The bundle holds what the collecting process read of itself, so it is checked, here
+    // as root, as that process saw the node: not root, and refused by the runtime's socket.
+    let (_dir, socket) = root_only_socket();
+    let socket = socket.to_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    fs::set_permissions(out.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let bundle = out.path().join("node.tar.gz");
+    let bundle = bundle.to_str().unwrap();
+    let options = ["--cri-socket", socket, "--timeout", "1s"];
+    let mut collect = vec!["collect", "-o", bundle];
+    collect.extend(options);
+    let run = guarded(&As::Nobody, &collect);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut live = vec!["check", "-o", "json"];
+    live.extend(options);
+    let live = json(&guarded(&As::Nobody, &live));
+    let offline = json(&guarded(
+        &As::Me,
+        &["check", "-o", "json", "--bundle", bundle],
+    ));
+
+    let statuses = |report: &serde_json::Value| -> Vec<(String, String)> {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["id"].to_string(), c["status"].to_string()))
+            .collect()
+    };
+    assert_eq!(statuses(&offline), statuses(&live));
+    assert_check(&offline, "node.root", "fail", &["effective uid 65534"]);
+    assert_check(
+        &offline,
+        "cri.endpoint.reachable",
+        "skip",
+        &["needs root: run as root (sudo) to check this"],
+    );
+}
+
+#[test]
+fn a_bundle_that_does_not_record_who_collected_it_does_not_guess() {
+    // A bundle collected live by a node-preflight from before `process.root` was gathered:
+    // no /proc/self/status in it. node.root does not apply; nothing is an error.
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.tar.gz");
+    let run = node_preflight(&["collect", "-o", fresh.to_str().unwrap(), "--only", "node.*"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let entries: Vec<(String, Vec<u8>)> = crate::bundle::entries_of(&fresh)
+        .into_iter()
+        .filter(|(name, _)| name != "root/proc/self/status")
+        .collect();
+    let entries = crate::bundle::with_manifest(&entries, |m| {
+        for list in ["accesses", "files"] {
+            m[list]
+                .as_array_mut()
+                .unwrap()
+                .retain(|a| !a.to_string().contains("/proc/self/status"));
+        }
+    });
+    let old = dir.path().join("old.tar.gz");
+    let tar = crate::bundle::RawTar::default().files(&entries).finish();
+    fs::write(&old, crate::bundle::gzip(&tar)).unwrap();
+    let (run, report) = json_report(&["--bundle", old.to_str().unwrap(), "--only", "node.root"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_check(
+        &report,
+        "node.root",
+        "skip",
+        &["process.root = absent (/proc/self/status, not recorded in this bundle)"],
     );
 }
