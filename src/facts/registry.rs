@@ -190,7 +190,7 @@ pub const FACTS: &[FactSpec] = &[
     ),
     spec(
         "process.root",
-        "Whether node-preflight runs as root (effective uid 0; live runs only)",
+        "Whether node-preflight runs as root (effective uid 0; live runs, and bundles collected live)",
     ),
     spec(
         "cri.endpoints_found",
