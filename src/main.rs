@@ -7,7 +7,10 @@ fn main() -> ExitCode {
     match node_preflight::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("node-preflight: {err:#}");
+            // Errors can quote untrusted input (a bundle's manifest): nothing in them may
+            // reach the terminal as a control sequence.
+            let message = node_preflight::report::text::printable(&format!("{err:#}"), true);
+            eprintln!("node-preflight: {message}");
             ExitCode::from(2)
         }
     }

@@ -32,6 +32,8 @@ enum Stored {
 
 pub struct BundleHost {
     label: String,
+    /// Collected on the machine itself (not from a `--root` tree).
+    collected_live: bool,
     answers: HashMap<(Op, String), Stored>,
     log: AccessLog,
 }
@@ -79,6 +81,7 @@ impl BundleHost {
         entries.clear();
         Ok(BundleHost {
             label,
+            collected_live: manifest.source == "live",
             answers,
             log: AccessLog::default(),
         })
@@ -150,6 +153,10 @@ impl Host for BundleHost {
 
     fn is_live(&self) -> bool {
         false
+    }
+
+    fn proc_self_is_the_reader(&self) -> bool {
+        self.collected_live
     }
 
     fn describe(&self) -> String {

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::host::{FileKind, Host, HostError};
+use crate::host::{ErrorReason, FileKind, Host, HostError};
 
 /// One configuration file that takes part, with its text or why it could not be read.
 #[derive(Debug)]
@@ -78,7 +78,7 @@ pub fn merge(host: &dyn Host, dirs: &[&str]) -> MergedDirs {
         .into_values()
         .flatten()
         .map(|path| ConfFile {
-            text: host.read_text(&path),
+            text: host.read_text(&path).map_err(vanished),
             path,
         })
         .collect();
@@ -106,6 +106,17 @@ pub fn merge_with_legacy(host: &dyn Host, dirs: &[&str], legacy: &str) -> Merged
         }
     }
     merged
+}
+
+/// A file listed a moment ago and missing now: the directory changed during the run (a
+/// package upgrade, a config manager). What the file said is unknown, which "not found"
+/// alone would not make clear.
+fn vanished(e: HostError) -> HostError {
+    if !e.is_not_found() {
+        return e;
+    }
+    let why = "listed, then gone before it could be read (the directory changed during the run)";
+    HostError::new(e.path, ErrorReason::Io(why.into()))
 }
 
 fn is_masked(host: &dyn Host, path: &str) -> bool {

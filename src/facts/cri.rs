@@ -404,13 +404,17 @@ fn probed_facts(t: &CriTranscript, facts: &mut FactSet) {
             );
         }
         ProbeOutcome::Failed(f) => {
-            // A server that refuses `Version` still answered: it is reachable, only not CRI v1.
-            let answered = f.kind == FailureKind::Unimplemented;
-            facts.insert(
-                "cri.reachable",
-                Fact::known(answered, at("Version").with_note(f.message.as_str())),
-            );
             let reason = call_failed("Version", socket, f);
+            // A server that refuses `Version` still answered: it is reachable, only not CRI v1.
+            // A socket that refused this process says nothing either way.
+            let reachable = match f.kind {
+                FailureKind::Denied => Fact::unknown(reason.clone()),
+                kind => Fact::known(
+                    kind == FailureKind::Unimplemented,
+                    at("Version").with_note(f.message.as_str()),
+                ),
+            };
+            facts.insert("cri.reachable", reachable);
             facts.insert("cri.version.api", Fact::unknown(reason.clone()));
             facts.insert("cri.version.runtime_name", Fact::unknown(reason.clone()));
             facts.insert("cri.version.runtime_version", Fact::unknown(reason));
@@ -521,10 +525,12 @@ fn docker_transcript_facts(t: &DockerTranscript, facts: &mut FactSet) {
             facts.insert("docker.api.version", Fact::known(version, prov));
         }
         ProbeOutcome::Failed(f) => {
-            facts.insert(
-                "docker.api.reachable",
-                Fact::known(false, at("/version").with_note(f.message.as_str())),
-            );
+            let reachable = match f.kind {
+                // A socket that refused this process says nothing of whether Docker answers.
+                FailureKind::Denied => Fact::unknown(failed("/version", f)),
+                _ => Fact::known(false, at("/version").with_note(f.message.as_str())),
+            };
+            facts.insert("docker.api.reachable", reachable);
             facts.insert("docker.api.version", Fact::unknown(failed("/version", f)));
         }
     }

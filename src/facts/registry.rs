@@ -192,6 +192,10 @@ pub const FACTS: &[FactSpec] = &[
         "Whether the host name is a valid node name (RFC 1123)",
     ),
     spec(
+        "process.root",
+        "Whether node-preflight runs as root (effective uid 0; live runs, and bundles collected live)",
+    ),
+    spec(
         "cri.endpoints_found",
         "The known CRI sockets present on the host (containerd, CRI-O, cri-dockerd)",
     ),

@@ -2,7 +2,7 @@
 //!
 //! Facts: `init.systemd`, `init.pid1`, `swap.enabled`, `swap.devices`, `cpu.count`,
 //! `memory.total_mb`, `os.id`, `os.version_id`, `os.pretty_name`, `host.hostname`,
-//! `host.hostname_valid`.
+//! `host.hostname_valid`, `process.root`.
 //!
 //! /proc/cpuinfo and /proc/meminfo are read by hand: procfs-core's `CpuInfo` asserts (panics)
 //! on an empty file and its `Meminfo` refuses a file that lacks any of twenty fields, and a
@@ -18,6 +18,8 @@ const CPUINFO: &str = "/proc/cpuinfo";
 const MEMINFO: &str = "/proc/meminfo";
 const OS_RELEASE: &[&str] = &["/etc/os-release", "/usr/lib/os-release"];
 const HOSTNAME: &[&str] = &["/proc/sys/kernel/hostname", "/etc/hostname"];
+/// The checking process's own status: procfs answers `self` with whoever reads it.
+const SELF_STATUS: &str = "/proc/self/status";
 
 pub fn gather(host: &dyn Host, _request: &FactRequest) -> FactSet {
     let mut facts = FactSet::default();
@@ -27,7 +29,55 @@ pub fn gather(host: &dyn Host, _request: &FactRequest) -> FactSet {
     facts.insert("memory.total_mb", memory_mb(host));
     os_release(host, &mut facts);
     hostname(host, &mut facts);
+    // Always gathered, whatever the request: every rule's result depends on it when a read is
+    // refused (see rules::eval).
+    facts.insert(PROCESS_ROOT, process_root(host));
     facts
+}
+
+/// Whether this process runs as root: the fact behind kubeadm's IsPrivilegedUser check, and
+/// what tells a read refused to an unprivileged user from a broken node.
+pub const PROCESS_ROOT: &str = "process.root";
+
+/// The effective uid of this process, from /proc/self/status: on the live host, or from a
+/// bundle collected live (the collector's, as recorded, so that the bundle gives the results
+/// the live run gave). A `--root` tree's /proc (a copy, or another machine's) says nothing
+/// about who reads it: there the fact is absent, and the checks that need it do not apply.
+fn process_root(host: &dyn Host) -> Fact {
+    if !host.proc_self_is_the_reader() {
+        return Fact::absent(
+            Provenance::default()
+                .with_note("not a live run: a --root tree or a bundle is only read"),
+        );
+    }
+    let text = match host.read_text(SELF_STATUS) {
+        Ok(text) => text,
+        // A bundle from before this fact was gathered: it does not say.
+        Err(_) if !host.is_live() => {
+            return Fact::absent(
+                Provenance::file(SELF_STATUS).with_note("not recorded in this bundle"),
+            )
+        }
+        Err(e) => return Fact::unknown(e.to_string()),
+    };
+    for (i, line) in text.lines().enumerate() {
+        let Some(ids) = line.strip_prefix("Uid:") else {
+            continue;
+        };
+        // Real, effective, saved and filesystem uid: access checks use the effective one.
+        return match ids.split_whitespace().nth(1).map(str::parse::<u32>) {
+            Some(Ok(euid)) => Fact::known(
+                euid == 0,
+                Provenance::line(SELF_STATUS, i as u32 + 1)
+                    .with_note(format!("effective uid {euid}")),
+            ),
+            _ => Fact::unknown(format!(
+                "{SELF_STATUS}:{}: cannot read the effective uid",
+                i + 1
+            )),
+        };
+    }
+    Fact::unknown(format!("{SELF_STATUS}: no Uid line"))
 }
 
 /// systemd's own test (sd_booted): /run/systemd/system exists only when systemd is PID 1.

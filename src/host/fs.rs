@@ -207,7 +207,17 @@ impl FsHost {
                 ErrorReason::NotAFile(kind_name(&meta)),
             ));
         }
-        let mut bytes = Vec::with_capacity(meta.len().min(MAX_FILE_SIZE) as usize);
+        // A regular file says its size: refuse a large one before reading a byte. Files of
+        // /proc and /sys say 0 and are bounded by `take` below instead.
+        if meta.len() > MAX_FILE_SIZE {
+            return Err(HostError::new(
+                path,
+                ErrorReason::TooLarge {
+                    limit: MAX_FILE_SIZE,
+                },
+            ));
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
         file.take(MAX_FILE_SIZE + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| io_error(path, &e))?;
@@ -424,10 +434,10 @@ impl Host for FsHost {
 
 /// A socket path that cannot even be resolved under the root (a symlink loop).
 fn unresolvable(e: &HostError) -> Failure {
-    let kind = if e.is_not_found() {
-        FailureKind::Missing
-    } else {
-        FailureKind::Other
+    let kind = match e.reason {
+        ErrorReason::NotFound => FailureKind::Missing,
+        ErrorReason::PermissionDenied => FailureKind::Denied,
+        _ => FailureKind::Other,
     };
     Failure::new(kind, e.reason.to_string())
 }

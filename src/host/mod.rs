@@ -22,6 +22,10 @@ pub use record::{Answer, Recorded, Recording};
 /// the bound keeps a hostile or mistaken path (a log, a disk image) from eating memory.
 pub const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
 
+/// How a refused read reads in messages. Rules look for it: a read refused to a process that
+/// is not root says who runs the check, not what is wrong with the node.
+pub const PERMISSION_DENIED: &str = "permission denied";
+
 /// What kind of filesystem object a path names (after following symlinks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileKind {
@@ -66,7 +70,7 @@ impl fmt::Display for ErrorReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ErrorReason::NotFound => f.write_str("not found"),
-            ErrorReason::PermissionDenied => f.write_str("permission denied"),
+            ErrorReason::PermissionDenied => f.write_str(PERMISSION_DENIED),
             ErrorReason::NotAFile(kind) => write!(f, "is a {kind}, not a regular file"),
             ErrorReason::NotADirectory => f.write_str("not a directory"),
             ErrorReason::TooLarge { limit } => write!(f, "larger than the {limit}-byte read limit"),
@@ -209,6 +213,13 @@ pub trait Host: Sync {
 
     /// Whether this host is the machine the process runs on.
     fn is_live(&self) -> bool;
+
+    /// Whether `/proc/self` on this host is the process that looks at it: live, or a bundle
+    /// collected live (whose recording holds what the collecting process read there). Not a
+    /// `--root` tree, whose /proc is a copy or another machine's.
+    fn proc_self_is_the_reader(&self) -> bool {
+        self.is_live()
+    }
 
     /// A short description for reports: `live` or `root /mnt/node`.
     fn describe(&self) -> String;

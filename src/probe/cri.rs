@@ -220,12 +220,16 @@ async fn probe_async(path: &Path, socket: &str, deadline: Duration) -> CriTransc
 async fn open_channel(path: &Path, deadline: Duration) -> Result<Channel, Failure> {
     let stream = connect(path, deadline).await?;
     let slot = Arc::new(Mutex::new(Some(stream)));
+    // tonic reconnects when the connection breaks; the probe does not (one connection, one
+    // deadline), so a second call means the first connection ended: say why it can have.
     let connector = tower::service_fn(move |_: http::Uri| {
         let stream = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
         async move {
-            stream
-                .map(TokioIo::new)
-                .ok_or_else(|| std::io::Error::other("the probe connects only once"))
+            stream.map(TokioIo::new).ok_or_else(|| {
+                std::io::Error::other(
+                    "the connection ended: the other end does not speak HTTP/2, or closed it",
+                )
+            })
         }
     });
     let endpoint = Endpoint::from_static("http://cri.socket");

@@ -73,7 +73,10 @@ pub enum FailureKind {
     /// The other end does not speak the protocol (not gRPC, not HTTP, not Docker's API), or
     /// sent an answer too large or malformed to read.
     Protocol,
-    /// Anything else (permission denied, an error status from the runtime).
+    /// The socket refused this process (normally root's only): it says nothing of whether
+    /// the runtime works.
+    Denied,
+    /// Anything else (an error status from the runtime).
     Other,
 }
 
@@ -85,6 +88,7 @@ impl FailureKind {
             FailureKind::Timeout => "timeout",
             FailureKind::Unimplemented => "unimplemented",
             FailureKind::Protocol => "protocol",
+            FailureKind::Denied => "denied",
             FailureKind::Other => "other",
         }
     }
@@ -170,8 +174,11 @@ fn connect_failure(e: &io::Error) -> Failure {
             "connection refused: nothing listens on the socket (is the runtime running?)",
         ),
         io::ErrorKind::PermissionDenied => Failure::new(
-            FailureKind::Other,
-            "permission denied (the runtime's socket is normally for root only)",
+            FailureKind::Denied,
+            format!(
+                "{} (the runtime's socket is normally for root only)",
+                crate::host::PERMISSION_DENIED
+            ),
         ),
         _ => match e.raw_os_error() {
             Some(nix::libc::ENOTDIR) => Failure::new(FailureKind::Missing, "no socket there"),

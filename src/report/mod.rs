@@ -6,7 +6,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod table;
-mod text;
+pub mod text;
 
 use serde::Serialize;
 

@@ -6,7 +6,9 @@ use serde::Serialize;
 
 use super::predicate::{evaluate, Observation, Verdict};
 use super::{Rule, Severity};
-use crate::facts::FactSet;
+use crate::facts::system::PROCESS_ROOT;
+use crate::facts::{Fact, FactSet};
+use crate::host::PERMISSION_DENIED;
 use crate::version::Version;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -136,8 +138,13 @@ pub fn evaluate_rule(rule: &Rule, facts: &FactSet, version: Version) -> CheckRes
                 return result;
             }
             Verdict::Unknown(reason) => {
-                result.status = Status::Error;
-                result.message = format!("cannot tell whether the check applies: {reason}");
+                (result.status, result.message) = match needs_root(&reason, facts) {
+                    Some(message) => (Status::Skip, message),
+                    None => (
+                        Status::Error,
+                        format!("cannot tell whether the check applies: {reason}"),
+                    ),
+                };
                 result.evidence = applies
                     .observations
                     .into_iter()
@@ -161,7 +168,13 @@ pub fn evaluate_rule(rule: &Rule, facts: &FactSet, version: Version) -> CheckRes
     result.message = match &outcome.verdict {
         Verdict::Holds => observed.clone(),
         Verdict::Fails => format!("{observed}; expected {expected}"),
-        Verdict::Unknown(reason) => format!("could not be evaluated: {reason}"),
+        Verdict::Unknown(reason) => match needs_root(reason, facts) {
+            Some(message) => {
+                result.status = Status::Skip;
+                message
+            }
+            None => format!("could not be evaluated: {reason}"),
+        },
     };
     if let (Some(reason), Status::Warn | Status::Fail) = (&result.severity_reason, result.status) {
         result.message = format!(
@@ -187,6 +200,19 @@ pub fn evaluate_rule(rule: &Rule, facts: &FactSet, version: Version) -> CheckRes
     result
 }
 
+/// What a skipped check says when only root could have read what it needs.
+pub const NEEDS_ROOT: &str = "needs root: run as root (sudo) to check this";
+
+/// The message of a check that a refused read or connection stopped, when this process is
+/// not root: the refusal says who runs the check, not what is wrong with the node, so the
+/// check is skipped with the reason instead of reported as an error (and the `node.root`
+/// check fails, so the exit code does not call a half-checked node ready). As root, a
+/// refusal (an SELinux denial, a root-squashed mount) stays an error.
+fn needs_root(reason: &str, facts: &FactSet) -> Option<String> {
+    let unprivileged = facts.get(PROCESS_ROOT).and_then(Fact::as_bool) == Some(false);
+    (unprivileged && reason.contains(PERMISSION_DENIED)).then(|| format!("{NEEDS_ROOT} ({reason})"))
+}
+
 /// `fact = value (source:line (note))`, joined.
 fn describe(observations: &[Observation]) -> String {
     observations
@@ -201,4 +227,68 @@ fn describe(observations: &[Observation]) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{Fact, Provenance};
+    use crate::rules::Catalog;
+
+    fn swap_rule() -> Rule {
+        let toml = r#"
+[[check]]
+id = "x.swap"
+title = "t"
+category = "node"
+severity = "error"
+docs = "https://example.invalid"
+rationale = "r"
+remediation = "m"
+expect = { fact = "swap.enabled", equals = false }
+"#;
+        let catalog = Catalog::from_sources([("a.toml".into(), toml.into())]).unwrap();
+        catalog.rules[0].clone()
+    }
+
+    fn run(swap: Fact, root: Option<bool>) -> CheckResult {
+        let mut facts = FactSet::default();
+        facts.insert("swap.enabled", swap);
+        if let Some(root) = root {
+            facts.insert(
+                PROCESS_ROOT,
+                Fact::known(root, Provenance::file("/proc/self/status")),
+            );
+        }
+        evaluate_rule(&swap_rule(), &facts, Version::new(1, 35))
+    }
+
+    #[test]
+    fn a_refused_read_needs_root_only_when_not_root() {
+        let denied = || Fact::unknown("/proc/swaps: permission denied");
+        let unprivileged = run(denied(), Some(false));
+        assert_eq!(unprivileged.status, Status::Skip);
+        assert_eq!(
+            unprivileged.message,
+            "needs root: run as root (sudo) to check this (swap.enabled: /proc/swaps: permission denied)"
+        );
+        // As root, or where nobody knows who reads (a --root tree, a bundle), it is an error.
+        for root in [Some(true), None] {
+            let result = run(denied(), root);
+            assert_eq!(result.status, Status::Error, "{root:?}");
+            assert!(result.message.starts_with("could not be evaluated: "));
+        }
+        // Other reasons stay errors, unprivileged or not.
+        let broken = run(
+            Fact::unknown("/proc/swaps: not valid UTF-8 text"),
+            Some(false),
+        );
+        assert_eq!(broken.status, Status::Error);
+        // A verdict is a verdict, unprivileged or not.
+        let on = run(
+            Fact::known(true, Provenance::file("/proc/swaps")),
+            Some(false),
+        );
+        assert_eq!(on.status, Status::Fail);
+    }
 }

@@ -56,7 +56,7 @@ fn statuses(report: &serde_json::Value) -> Vec<(String, String, String)> {
 }
 
 /// The entries of a .tar.gz, read with the tar crate (trusted: written by the test's collect).
-fn entries_of(path: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn entries_of(path: &Path) -> Vec<(String, Vec<u8>)> {
     let file = fs::File::open(path).unwrap();
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     archive
@@ -443,7 +443,7 @@ fn bundle_conflicts_with_root_and_the_probe_options() {
 /// A tar stream written header by header, so that names tar::Builder refuses (`..`,
 /// absolute paths) and entry types it would follow can be planted.
 #[derive(Default)]
-struct RawTar(Vec<u8>);
+pub(crate) struct RawTar(Vec<u8>);
 
 impl RawTar {
     fn raw(mut self, name: &[u8], kind: tar::EntryType, link: &[u8], data: &[u8]) -> Self {
@@ -462,38 +462,38 @@ impl RawTar {
         self
     }
 
-    fn file(self, name: &str, data: &[u8]) -> Self {
+    pub(crate) fn file(self, name: &str, data: &[u8]) -> Self {
         self.raw(name.as_bytes(), tar::EntryType::Regular, b"", data)
     }
 
-    fn files(mut self, entries: &[(String, Vec<u8>)]) -> Self {
+    pub(crate) fn files(mut self, entries: &[(String, Vec<u8>)]) -> Self {
         for (n, d) in entries {
             self = self.file(n, d);
         }
         self
     }
 
-    fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         self.0.extend([0u8; 1024]);
         self.0
     }
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
     gz.write_all(bytes).unwrap();
     gz.finish().unwrap()
 }
 
 /// A real bundle's entries, to build damaged copies from.
-fn good_entries() -> Vec<(String, Vec<u8>)> {
+pub(crate) fn good_entries() -> Vec<(String, Vec<u8>)> {
     let dir = tempfile::tempdir().unwrap();
     let b = dir.path().join("good.tar.gz");
     collect(&b, &["--root", &fixture("containerd-good")]);
     entries_of(&b)
 }
 
-fn with_manifest(
+pub(crate) fn with_manifest(
     entries: &[(String, Vec<u8>)],
     edit: impl Fn(&mut serde_json::Value),
 ) -> Vec<(String, Vec<u8>)> {

@@ -550,7 +550,7 @@ enum Answer {
     Announce(u32),
 }
 
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     let len = payload.len() as u32;
     let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
     f.extend_from_slice(&stream.to_be_bytes());
@@ -559,7 +559,7 @@ fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
 }
 
 /// HPACK: a literal header without indexing, new name, no Huffman (RFC 7541 §6.2.2).
-fn literal(name: &str, value: &str) -> Vec<u8> {
+pub(crate) fn literal(name: &str, value: &str) -> Vec<u8> {
     let mut out = vec![0x00, name.len() as u8];
     out.extend_from_slice(name.as_bytes());
     out.push(value.len() as u8);
@@ -567,7 +567,7 @@ fn literal(name: &str, value: &str) -> Vec<u8> {
     out
 }
 
-fn response_headers(grpc_status: Option<u8>) -> Vec<u8> {
+pub(crate) fn response_headers(grpc_status: Option<u8>) -> Vec<u8> {
     let mut block = vec![0x88]; // :status 200 (static table index 8)
     block.extend(literal("content-type", "application/grpc"));
     if let Some(code) = grpc_status {

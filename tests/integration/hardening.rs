@@ -1,6 +1,7 @@
 //! The read-only promise: `check` opens nothing for writing, creates nothing, runs no other
 //! program and connects only to runtime sockets — seen from outside with strace.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::util::*;
@@ -10,24 +11,60 @@ struct Trace {
     lines: Vec<String>,
 }
 
+/// Runs `node-preflight ARGS` under `strace -f`, in an empty working directory that must
+/// still be empty afterwards (nothing created where a careless relative path would land).
 fn trace(args: &[&str]) -> Trace {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("trace");
+    let cwd = tempfile::tempdir().unwrap();
     let status = Command::new("strace")
         .args(["-f", "-qq", "-e", "trace=%file,%process,%network", "-o"])
         .arg(&out)
         .arg(env!("CARGO_BIN_EXE_node-preflight"))
         .args(args)
-        .current_dir(project_root())
+        .current_dir(cwd.path())
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::null())
         .status()
         .expect("strace runs: install Debian's strace");
     assert!(status.code().is_some(), "the traced run was killed");
+    let left: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "the run created {left:?} in its working directory"
+    );
     let text = std::fs::read_to_string(&out).unwrap();
     Trace {
         lines: text.lines().map(str::to_string).collect(),
     }
+}
+
+/// Every path under a tree with its type, size, mode and modification time: equal before
+/// and after a run means the run changed nothing there.
+fn snapshot(root: &Path) -> Vec<(PathBuf, String)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let m = std::fs::symlink_metadata(&path).unwrap();
+            if m.is_dir() {
+                pending.push(path.clone());
+            }
+            let state = format!(
+                "{:?} {} {:o} {}.{}",
+                m.file_type(),
+                m.len(),
+                m.mode(),
+                m.mtime(),
+                m.mtime_nsec()
+            );
+            out.push((path, state));
+        }
+    }
+    out.sort();
+    out
 }
 
 impl Trace {
@@ -45,7 +82,7 @@ impl Trace {
     }
 
     fn assert_read_only(&self) {
-        for call in ["openat", "open"] {
+        for call in ["openat", "open", "openat2"] {
             for line in self.calls(call) {
                 assert!(
                     !(line.contains("O_WRONLY")
@@ -73,6 +110,12 @@ impl Trace {
             "fchmodat",
             "chown",
             "fchownat",
+            "mknod",
+            "mknodat",
+            // Binding a unix socket creates a file; binding any other is listening.
+            "bind",
+            "listen",
+            "execveat",
         ] {
             let calls = self.calls(call);
             assert!(calls.is_empty(), "{call}: {calls:?}");
@@ -82,6 +125,19 @@ impl Trace {
         assert!(execs[0].contains("node-preflight"), "{}", execs[0]);
         for call in ["fork", "vfork"] {
             assert!(self.calls(call).is_empty(), "{call}");
+        }
+        // Threads, yes (clone with CLONE_THREAD); another process, no.
+        for call in ["clone", "clone3"] {
+            for line in self.calls(call) {
+                assert!(line.contains("CLONE_THREAD"), "a new process: {line}");
+            }
+        }
+        // The only sockets are unix sockets (the runtime probes): no network at all.
+        for line in self.calls("socket") {
+            assert!(
+                line.contains("AF_UNIX"),
+                "a socket that is not a unix one: {line}"
+            );
         }
     }
 
@@ -123,17 +179,45 @@ fn a_live_check_only_reads() {
 fn a_root_check_only_reads_and_connects_only_under_the_root() {
     // The fixture's kubelet names /run/containerd/containerd.sock: the probe tries it under
     // the root (and finds nothing there), never on this machine.
-    let root = fixture("healthy-v2-systemd");
-    let t = trace(&["check", "-o", "junit", "--root", &root]);
+    let root = project_root().join(fixture("healthy-v2-systemd"));
+    let root = root.to_str().unwrap();
+    let before = snapshot(Path::new(root));
+    let t = trace(&["check", "-o", "junit", "--root", root]);
     t.assert_read_only();
     assert_eq!(
         t.connects(),
         [format!("{root}/run/containerd/containerd.sock")]
     );
+    assert_eq!(snapshot(Path::new(root)), before, "the tree changed");
     // A host with no runtime at all: no connection.
-    let t = trace(&["check", "--root", &fixture("swap-on")]);
+    let swap_on = project_root().join(fixture("swap-on"));
+    let t = trace(&["check", "--root", swap_on.to_str().unwrap()]);
     t.assert_read_only();
     assert!(t.connects().is_empty(), "{:?}", t.connects());
+}
+
+#[test]
+fn a_bundle_check_only_reads_the_bundle_and_connects_nowhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("node.tar.gz");
+    let root = project_root().join(fixture("healthy-v2-systemd"));
+    let run = node_preflight(&[
+        "collect",
+        "-o",
+        bundle.to_str().unwrap(),
+        "--root",
+        root.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let before = snapshot(dir.path());
+    let t = trace(&["check", "-o", "json", "--bundle", bundle.to_str().unwrap()]);
+    t.assert_read_only();
+    assert!(t.connects().is_empty(), "{:?}", t.connects());
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "the bundle's directory changed"
+    );
 }
 
 #[test]
@@ -166,4 +250,22 @@ fn a_check_with_a_cri_socket_connects_only_to_it() {
     for path in connects {
         assert_eq!(path, socket);
     }
+}
+
+#[test]
+fn the_trace_sees_writes_when_there_are_some() {
+    // Guards the guard: if strace's output changed shape, the assertions above would pass on
+    // nothing. A check run shows its reads; `collect`, which writes its bundle, is caught.
+    let root = project_root().join(fixture("swap-on"));
+    let root = root.to_str().unwrap();
+    let t = trace(&["check", "--root", root]);
+    assert!(
+        t.calls("openat").iter().any(|l| l.contains("/proc/swaps")),
+        "the trace shows no read of /proc/swaps"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("b.tar.gz");
+    let t = trace(&["collect", "-o", bundle.to_str().unwrap(), "--root", root]);
+    let caught = std::panic::catch_unwind(|| t.assert_read_only());
+    assert!(caught.is_err(), "collect wrote its bundle unseen");
 }

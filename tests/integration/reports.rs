@@ -195,7 +195,7 @@ fn output_file_gets_the_report_and_stderr_the_summary() {
     assert!(run.stdout.is_empty());
     assert_eq!(
         run.stderr.trim(),
-        "Summary: 18 pass, 1 warn, 0 fail, 22 skip, 0 error — ready"
+        "Summary: 18 pass, 1 warn, 0 fail, 23 skip, 0 error — ready"
     );
     assert_valid_junit(&std::fs::read_to_string(&out).unwrap());
 
