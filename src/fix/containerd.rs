@@ -53,7 +53,7 @@ pub fn remedy(ctx: &Ctx, settings: &[ContainerdSetting]) -> Result<Remedy, Strin
                 e.message()
             ));
         }
-        remedy.commands.extend(file.commands());
+        remedy.commands.extend(ctx.commands(file)?);
     }
     remedy.live.push("systemctl restart containerd".to_string());
     Ok(remedy)

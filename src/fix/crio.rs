@@ -105,7 +105,10 @@ fn check_order(source: &str) -> Result<(), String> {
 fn existing(ctx: &Ctx) -> Result<Vec<Option<String>>, String> {
     let mut values = vec![None; OWNED.len()];
     let text = match ctx.host.read_text(DROP_IN) {
-        Ok(text) => text,
+        Ok(text) => {
+            ctx.whole_file(DROP_IN)?;
+            text
+        }
         Err(e) if e.is_not_found() => return Ok(values),
         Err(e) => return Err(e.to_string()),
     };

@@ -62,7 +62,7 @@ pub fn remedy(ctx: &Ctx, setting: KubeletSetting) -> Result<Remedy, String> {
         "Set the kubelet's cgroupDriver to {want} in {CONFIG} (was {} at {prov}).",
         fact.as_str().unwrap_or("unknown")
     ));
-    remedy.commands.extend(file.commands());
+    remedy.commands.extend(ctx.commands(&file)?);
     remedy.live.push("systemctl restart kubelet".to_string());
     Ok(remedy)
 }

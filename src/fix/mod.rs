@@ -12,10 +12,16 @@
 //! - is idempotent: each helper checks the state it is about to create first;
 //! - quotes every value that comes from the host ([`shell::quote`]).
 //!
+//! From a support bundle (`fix --bundle`), the host is the bundle: the script is the one the
+//! node itself would get, its paths the node's own. The bundle's copies of files have their
+//! secrets replaced by a marker ([`crate::bundle::redact`]); a remedy never writes a line that
+//! holds one back to the node (it edits around it, or refuses and says so).
+//!
 //! Nothing here writes anything: the script is text.
 
 pub mod containerd;
 pub mod crio;
+pub mod docker;
 pub mod edit;
 pub mod kubelet;
 pub mod module;
@@ -23,12 +29,14 @@ pub mod shell;
 pub mod swap;
 pub mod sysctl;
 
-use crate::cli::CheckConfig;
+use crate::bundle::manifest::Redaction;
+use crate::bundle::redact::MARKER;
 use crate::facts::{Fact, FactSet, FactState};
 use crate::host::Host;
 use crate::report::Report;
 use crate::rules::eval::{CheckResult, Status};
-use crate::rules::{Fix, Severity};
+use crate::rules::{Catalog, Fix, Severity};
+use edit::FileEdit;
 use shell::comment;
 
 /// What the remedy of a block does.
@@ -42,10 +50,25 @@ pub struct Remedy {
     pub live: Vec<String>,
 }
 
+/// A check run to make the script of.
+pub struct Run<'a> {
+    /// The host the run read: the machine, a root directory, or a bundle.
+    pub host: &'a dyn Host,
+    /// What the bundle's collector replaced in the host's files (none for a live host or a
+    /// root directory).
+    pub redactions: &'a [Redaction],
+    pub catalog: &'a Catalog,
+    /// The lowest severity fixed (`--fail-on`).
+    pub fail_on: Severity,
+    pub report: &'a Report,
+    pub facts: &'a FactSet,
+}
+
 /// What a remedy reads: the host (through its one door) and the facts of the run.
 pub struct Ctx<'a> {
     pub host: &'a dyn Host,
     pub facts: &'a FactSet,
+    pub redactions: &'a [Redaction],
 }
 
 impl Ctx<'_> {
@@ -81,6 +104,49 @@ impl Ctx<'_> {
         self.host.read_text(path).map_err(|e| e.to_string())
     }
 
+    /// The lines of `path` whose secrets the bundle's collector replaced.
+    fn redacted_lines(&self, path: &str) -> Vec<u32> {
+        self.redactions
+            .iter()
+            .filter(|r| r.file == path)
+            .map(|r| r.line)
+            .collect()
+    }
+
+    /// The helper calls of an edit, unless one would carry a line whose secret the bundle
+    /// holds only as the redaction marker: writing it would put the marker on the node, and
+    /// matching it would fail there.
+    pub fn commands(&self, file: &FileEdit) -> Result<Vec<String>, String> {
+        let redacted = self.redacted_lines(&file.path);
+        if !redacted.is_empty() {
+            for op in &file.ops {
+                let on_redacted = op.line().is_some_and(|l| redacted.contains(&l));
+                if on_redacted || op.texts().iter().any(|t| t.contains(MARKER)) {
+                    return Err(format!(
+                        "the bundle holds {}{} only with its secrets redacted, and the change would \
+                         carry that line: make it on the node by hand, or run node-preflight fix there",
+                        file.path,
+                        op.line().map(|l| format!(":{l}")).unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        Ok(file.commands())
+    }
+
+    /// Refuses a remedy that writes a whole file from its content when the bundle's copy of
+    /// the file is redacted.
+    pub fn whole_file(&self, path: &str) -> Result<(), String> {
+        if self.redacted_lines(path).is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the bundle holds {path} only with its secrets redacted, and the remedy rewrites \
+                 the whole file: make the change on the node by hand, or run node-preflight fix there"
+            ))
+        }
+    }
+
     /// The cgroup driver this host calls for.
     pub fn recommended_driver(&self) -> Result<String, String> {
         match self.fact("cgroup.recommended_driver")?.as_str() {
@@ -101,6 +167,7 @@ enum Key {
     Containerd,
     Crio,
     Kubelet,
+    Docker,
     Swap,
     /// No structured remedy: one comment block per check.
     Manual(String),
@@ -132,17 +199,23 @@ fn key_of(result: &CheckResult, fix: Option<&Fix>) -> Key {
         Some(Fix::Containerd(_)) => Key::Containerd,
         Some(Fix::Crio(_)) => Key::Crio,
         Some(Fix::Kubelet(_)) => Key::Kubelet,
+        Some(Fix::Docker(_)) => Key::Docker,
         Some(Fix::Swap) => Key::Swap,
         None => Key::Manual(result.id.clone()),
     }
 }
 
 /// The script for a check run.
-pub fn script(host: &dyn Host, config: &CheckConfig, report: &Report, facts: &FactSet) -> String {
-    let ctx = Ctx { host, facts };
+pub fn script(run: &Run) -> String {
+    let ctx = Ctx {
+        host: run.host,
+        facts: run.facts,
+        redactions: run.redactions,
+    };
+    let report = run.report;
     let mut groups: Vec<Group> = Vec::new();
-    for result in report.checks.iter().filter(|r| wanted(r, config.fail_on)) {
-        let fix = config.catalog.get(&result.id).and_then(|r| r.fix.clone());
+    for result in report.checks.iter().filter(|r| wanted(r, run.fail_on)) {
+        let fix = run.catalog.get(&result.id).and_then(|r| r.fix.clone());
         let key = key_of(result, fix.as_ref());
         match groups.iter_mut().find(|g| g.key == key) {
             Some(g) => {
@@ -253,6 +326,7 @@ fn remedy_of(ctx: &Ctx, group: &Group) -> Option<Result<Remedy, String>> {
             crio::remedy(ctx, &settings)
         }
         (Key::Kubelet, Fix::Kubelet(s)) => kubelet::remedy(ctx, *s),
+        (Key::Docker, Fix::Docker(s)) => docker::remedy(ctx, *s),
         (Key::Swap, _) => Ok(swap::remedy()),
         _ => return None,
     })

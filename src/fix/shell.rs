@@ -107,6 +107,18 @@ np_insert_after() {
   NP_TEXT=$4 awk -v n="$2" '{ print } NR == n { print ENVIRON["NP_TEXT"] }' "$1" | np_write "$1"
 }
 
+# np_splice FILE N COL OLD NEW: the bytes OLD at byte COL of line N of FILE become NEW; the rest
+# of the line stays as it is on the host.
+np_splice() {
+  if NP_S=$5 LC_ALL=C awk -v n="$2" -v c="$3" 'NR == n && substr($0, c, length(ENVIRON["NP_S"])) == ENVIRON["NP_S"] { f = 1 } END { exit !f }' "$1"; then
+    return 0
+  fi
+  if ! NP_S=$4 LC_ALL=C awk -v n="$2" -v c="$3" 'NR == n && substr($0, c, length(ENVIRON["NP_S"])) == ENVIRON["NP_S"] { f = 1 } END { exit !f }' "$1"; then
+    np_fail "$1:$2 has changed since the script was made: run node-preflight fix again"
+  fi
+  NP_O=$4 NP_N=$5 LC_ALL=C awk -v n="$2" -v c="$3" 'NR == n { $0 = substr($0, 1, c - 1) ENVIRON["NP_N"] substr($0, c + length(ENVIRON["NP_O"])) } { print }' "$1" | np_write "$1"
+}
+
 # np_sysctl_set FILE KEY VALUE: FILE (a sysctl.d file of node-preflight's) sets KEY = VALUE.
 np_sysctl_set() {
   if [ -f "$1" ]; then

@@ -49,7 +49,7 @@ pub fn remedy(ctx: &Ctx, key: &str, value: &str) -> Result<Remedy, String> {
             "{}:{line} is applied after {DROP_IN}: set {key} = {value} on that line.",
             prov.source
         ));
-        remedy.commands.extend(file.commands());
+        remedy.commands.extend(ctx.commands(&file)?);
     } else {
         remedy.notes.push(format!(
             "Set {key} = {value} in {DROP_IN}, which sorts after the other sysctl.d files and wins at boot."
