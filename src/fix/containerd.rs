@@ -36,6 +36,14 @@ pub fn remedy(ctx: &Ctx, settings: &[ContainerdSetting]) -> Result<Remedy, Strin
             ContainerdSetting::CgroupDriver => cgroup_driver(ctx)?,
             ContainerdSetting::SandboxImage => sandbox_image(ctx)?,
         };
+        // From a bundle, a line with a redacted secret is left to the person; the other
+        // settings are still changed.
+        if let Some(why) = ctx.redacted(&path, &op) {
+            remedy
+                .notes
+                .push(format!("{note} Not changed automatically: {why}."));
+            continue;
+        }
         remedy.notes.push(note);
         files
             .entry(path.clone())
@@ -54,6 +62,9 @@ pub fn remedy(ctx: &Ctx, settings: &[ContainerdSetting]) -> Result<Remedy, Strin
             ));
         }
         remedy.commands.extend(ctx.commands(file)?);
+    }
+    if files.is_empty() {
+        return Err(remedy.notes.join(" "));
     }
     remedy.live.push("systemctl restart containerd".to_string());
     Ok(remedy)

@@ -109,7 +109,16 @@ fn plan(path: &str, text: &str, wanted: &str) -> Result<FileEdit, String> {
                 // None yet: the wanted option becomes the list's first item.
                 None => {
                     let sep = if items.is_empty() { "" } else { ", " };
-                    (m.value, "[".to_string(), format!("[{literal}{sep}"))
+                    // From the key to the bracket when they share a line: text the line holds
+                    // once, should a redaction before it move its column in a bundle.
+                    let from = if text[m.start..m.value].contains('\n') {
+                        m.value
+                    } else {
+                        m.start
+                    };
+                    let old = text[from..=m.value].to_string();
+                    let new = format!("{old}{literal}{sep}");
+                    (from, old, new)
                 }
             };
             file.ops.push(splice(text, at, old, new));

@@ -117,21 +117,32 @@ impl Ctx<'_> {
     /// holds only as the redaction marker: writing it would put the marker on the node, and
     /// matching it would fail there.
     pub fn commands(&self, file: &FileEdit) -> Result<Vec<String>, String> {
-        let redacted = self.redacted_lines(&file.path);
-        if !redacted.is_empty() {
-            for op in &file.ops {
-                let on_redacted = op.line().is_some_and(|l| redacted.contains(&l));
-                if on_redacted || op.texts().iter().any(|t| t.contains(MARKER)) {
-                    return Err(format!(
-                        "the bundle holds {}{} only with its secrets redacted, and the change would \
-                         carry that line: make it on the node by hand, or run node-preflight fix there",
-                        file.path,
-                        op.line().map(|l| format!(":{l}")).unwrap_or_default()
-                    ));
-                }
-            }
+        if let Some(why) = file.ops.iter().find_map(|op| self.redacted(&file.path, op)) {
+            return Err(why);
         }
         Ok(file.commands())
+    }
+
+    /// Why an edit of `path` cannot be made from a bundle: it would carry a line whose secret
+    /// the bundle holds only as the redaction marker (writing it would put the marker on the
+    /// node; matching it would fail there).
+    pub fn redacted(&self, path: &str, op: &edit::Op) -> Option<String> {
+        let redacted = self.redacted_lines(path);
+        if redacted.is_empty() {
+            return None;
+        }
+        // A splice carries only the bytes it changes, and finds them on the node even when a
+        // redaction before them on the line changed the bundle's columns.
+        let whole_line = !matches!(op, edit::Op::Splice { .. });
+        let on_redacted = whole_line && op.line().is_some_and(|l| redacted.contains(&l));
+        if !on_redacted && !op.texts().iter().any(|t| t.contains(MARKER)) {
+            return None;
+        }
+        Some(format!(
+            "the bundle holds {path}{} only with its secrets redacted, and the change would carry \
+             that line: make it on the node by hand, or run node-preflight fix there",
+            op.line().map(|l| format!(":{l}")).unwrap_or_default()
+        ))
     }
 
     /// Refuses a remedy that writes a whole file from its content when the bundle's copy of

@@ -108,15 +108,24 @@ np_insert_after() {
 }
 
 # np_splice FILE N COL OLD NEW: the bytes OLD at byte COL of line N of FILE become NEW; the rest
-# of the line stays as it is on the host.
+# of the line stays as it is on the host. When the line reads OLD elsewhere, once (a bundle's
+# redacted copy of the line had other lengths before it), that is the place.
 np_splice() {
-  if NP_S=$5 LC_ALL=C awk -v n="$2" -v c="$3" 'NR == n && substr($0, c, length(ENVIRON["NP_S"])) == ENVIRON["NP_S"] { f = 1 } END { exit !f }' "$1"; then
-    return 0
+  if np_at "$1" "$2" "$3" "$5"; then return 0; fi
+  np_c=$3
+  if ! np_at "$1" "$2" "$np_c" "$4"; then
+    if np_at "$1" "$2" 0 "$5"; then return 0; fi
+    np_c=$(NP_S=$4 LC_ALL=C awk -v n="$2" 'NR == n { s = ENVIRON["NP_S"]; r = $0; k = 0; while ((i = index(r, s)) > 0) { c = c ? c : k + i; k += i; r = substr(r, i + 1); m++ } } END { print (m == 1 ? c : 0) }' "$1")
+    if [ "$np_c" -eq 0 ]; then
+      np_fail "$1:$2 has changed since the script was made: run node-preflight fix again"
+    fi
   fi
-  if ! NP_S=$4 LC_ALL=C awk -v n="$2" -v c="$3" 'NR == n && substr($0, c, length(ENVIRON["NP_S"])) == ENVIRON["NP_S"] { f = 1 } END { exit !f }' "$1"; then
-    np_fail "$1:$2 has changed since the script was made: run node-preflight fix again"
-  fi
-  NP_O=$4 NP_N=$5 LC_ALL=C awk -v n="$2" -v c="$3" 'NR == n { $0 = substr($0, 1, c - 1) ENVIRON["NP_N"] substr($0, c + length(ENVIRON["NP_O"])) } { print }' "$1" | np_write "$1"
+  NP_O=$4 NP_N=$5 LC_ALL=C awk -v n="$2" -v c="$np_c" 'NR == n { $0 = substr($0, 1, c - 1) ENVIRON["NP_N"] substr($0, c + length(ENVIRON["NP_O"])) } { print }' "$1" | np_write "$1"
+}
+
+# np_at FILE N COL TEXT: line N of FILE reads TEXT at byte COL (COL 0: anywhere on the line).
+np_at() {
+  NP_S=$4 LC_ALL=C awk -v n="$2" -v c="$3" 'NR == n && (c == 0 ? index($0, ENVIRON["NP_S"]) > 0 : substr($0, c, length(ENVIRON["NP_S"])) == ENVIRON["NP_S"]) { f = 1 } END { exit !f }' "$1"
 }
 
 # np_sysctl_set FILE KEY VALUE: FILE (a sysctl.d file of node-preflight's) sets KEY = VALUE.
