@@ -341,3 +341,146 @@ impl Scanner<'_> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::testing::{host, run};
+    use crate::rules::Fix;
+
+    const WANTED: &str = "native.cgroupdriver=systemd";
+
+    /// The text after the planned edit (checked as the remedy checks it), and the edit.
+    fn edited(text: &str) -> (String, FileEdit) {
+        let file = plan(DAEMON_JSON, text, WANTED).unwrap();
+        let after = file.apply(text).unwrap();
+        verify(DAEMON_JSON, text, &after, WANTED).unwrap();
+        (after, file)
+    }
+
+    #[test]
+    fn the_first_driver_option_is_replaced_in_place() {
+        let (after, file) = edited(
+            "{\n  \"exec-opts\": [\"a=b\", \"Native.CgroupDriver=cgroupfs\"],\n  \"debug\": true\n}\n",
+        );
+        assert_eq!(
+            after,
+            "{\n  \"exec-opts\": [\"a=b\", \"native.cgroupdriver=systemd\"],\n  \"debug\": true\n}\n"
+        );
+        assert_eq!(
+            file.ops,
+            [Op::Splice {
+                line: 2,
+                column: 24,
+                old: "\"Native.CgroupDriver=cgroupfs\"".into(),
+                new: "\"native.cgroupdriver=systemd\"".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn exec_opts_without_the_driver_get_it_first() {
+        let (after, _) = edited("{\"exec-opts\": []}");
+        assert_eq!(
+            after,
+            "{\"exec-opts\": [\"native.cgroupdriver=systemd\"]}\n"
+        );
+        let (after, _) = edited("{\n  \"exec-opts\": [\n    \"isolation=process\"\n  ]\n}\n");
+        assert_eq!(
+            after,
+            "{\n  \"exec-opts\": [\"native.cgroupdriver=systemd\", \n    \"isolation=process\"\n  ]\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_daemon_json_without_exec_opts_gets_the_member() {
+        // `{` alone on its line: a line of its own, indented like the first member.
+        let (after, file) = edited("{\n    \"debug\": true\n}\n");
+        assert_eq!(
+            after,
+            "{\n    \"exec-opts\": [\"native.cgroupdriver=systemd\"],\n    \"debug\": true\n}\n"
+        );
+        assert!(matches!(file.ops[0], Op::InsertAfter { line: 1, .. }));
+        let (after, _) = edited("{\n}\n");
+        assert_eq!(
+            after,
+            "{\n  \"exec-opts\": [\"native.cgroupdriver=systemd\"]\n}\n"
+        );
+        // On one line: a splice after the brace.
+        let (after, _) = edited("{\"debug\":true}");
+        assert_eq!(
+            after,
+            "{\"exec-opts\": [\"native.cgroupdriver=systemd\"], \"debug\":true}\n"
+        );
+        let (after, _) = edited("  {}");
+        assert_eq!(
+            after,
+            "  {\"exec-opts\": [\"native.cgroupdriver=systemd\"]}\n"
+        );
+    }
+
+    #[test]
+    fn files_it_cannot_edit_safely_are_refused() {
+        for (text, why) in [
+            (
+                "{\"exec-opts\": [], \"exec-opts\": [\"x=y\"]}",
+                "exec-opts twice",
+            ),
+            ("[1]", "not a JSON object"),
+            (
+                "{\"exec-opts\": \"native.cgroupdriver=cgroupfs\"}",
+                "not a list",
+            ),
+            ("{", "not valid JSON"),
+        ] {
+            let err = plan(DAEMON_JSON, text, WANTED).unwrap_err();
+            assert!(err.contains(why), "{text}: {err}");
+        }
+        // The check after the edit: another key lost or changed is a refusal.
+        let err = verify(
+            DAEMON_JSON,
+            "{\"a\": 1}",
+            "{\"exec-opts\": [\"native.cgroupdriver=systemd\"]}",
+            WANTED,
+        )
+        .unwrap_err();
+        assert!(err.contains("would not keep its other keys"), "{err}");
+    }
+
+    fn remedy_on(files: &[(&str, &str)]) -> Result<Remedy, String> {
+        let h = host(files);
+        let fix = Fix::Docker(DockerSetting::CgroupDriver);
+        run(&h, &[fix], &[], |ctx| {
+            remedy(ctx, DockerSetting::CgroupDriver)
+        })
+    }
+
+    #[test]
+    fn the_remedy_splices_or_creates_daemon_json_and_restarts_what_runs() {
+        let r = remedy_on(&[(
+            DAEMON_JSON,
+            "{\"exec-opts\": [\"native.cgroupdriver=cgroupfs\"]}\n",
+        )])
+        .unwrap();
+        assert_eq!(
+            r.commands,
+            ["np_splice \"$ROOT\"/etc/docker/daemon.json 1 16 '\"native.cgroupdriver=cgroupfs\"' '\"native.cgroupdriver=systemd\"'"]
+        );
+        assert_eq!(r.live, ["systemctl restart docker"]);
+        // No daemon.json: one is created, unless one appears before the script runs; with
+        // cri-dockerd installed it restarts too.
+        let r = remedy_on(&[
+            ("/usr/bin/dockerd", ""),
+            ("/usr/lib/systemd/system/cri-docker.service", "[Service]\n"),
+        ])
+        .unwrap();
+        assert_eq!(
+            r.commands,
+            ["[ -e \"$ROOT\"/etc/docker/daemon.json ] || printf '%s\\n' '{' '  \"exec-opts\": [\"native.cgroupdriver=systemd\"]' '}' | np_write \"$ROOT\"/etc/docker/daemon.json"]
+        );
+        assert_eq!(
+            r.live,
+            ["systemctl restart docker", "systemctl restart cri-docker"]
+        );
+    }
+}

@@ -402,3 +402,133 @@ fn utc_now() -> String {
         .map_or(0, |d| d.as_secs());
     crate::bundle::rfc3339(secs)
 }
+
+/// What the remedies' unit tests share: a host directory, the facts a remedy reads gathered
+/// from it, and the [`Ctx`] over both.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::facts::{self, FactRequest, Options, RuntimeOptions, Target};
+    use crate::host::FsHost;
+
+    pub struct TestHost {
+        pub dir: tempfile::TempDir,
+        pub host: FsHost,
+    }
+
+    /// A host run by systemd on cgroup v2 (the systemd driver is the recommended one), plus
+    /// `files`.
+    pub fn host(files: &[(&str, &str)]) -> TestHost {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let base = [
+            ("/proc/1/comm", "systemd\n"),
+            (
+                "/proc/mounts",
+                "cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid,nodev,noexec,relatime 0 0\n",
+            ),
+            ("/proc/sys/kernel/osrelease", "6.8.0-45-generic\n"),
+        ];
+        for (path, text) in base.iter().chain(files) {
+            let p = dir.path().join(path.trim_start_matches('/'));
+            std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(&p, text).expect("write");
+        }
+        let host = FsHost::under(dir.path());
+        TestHost { dir, host }
+    }
+
+    impl TestHost {
+        pub fn link(self, path: &str, target: &str) -> Self {
+            let p = self.dir.path().join(path.trim_start_matches('/'));
+            std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+            std::os::unix::fs::symlink(target, p).expect("symlink");
+            self
+        }
+
+        /// The facts the remedies of `fixes` read, for Kubernetes 1.34.
+        pub fn facts(&self, fixes: &[Fix]) -> FactSet {
+            let options = Options {
+                target: Target {
+                    kubernetes_version: crate::version::Version::new(1, 34),
+                    kubernetes_version_source: "--kubernetes-version".into(),
+                    role: crate::cli::Role::Worker,
+                },
+                runtime: RuntimeOptions::default(),
+            };
+            let names = fixes.iter().flat_map(Fix::facts);
+            facts::gather(&self.host, &FactRequest::new(names), &options)
+        }
+    }
+
+    /// Runs `remedy` with the facts of `fixes` on `host` (and `redactions`, as from a bundle).
+    pub fn run<T>(
+        host: &TestHost,
+        fixes: &[Fix],
+        redactions: &[Redaction],
+        remedy: impl FnOnce(&Ctx) -> T,
+    ) -> T {
+        let facts = host.facts(fixes);
+        let ctx = Ctx {
+            host: &host.host,
+            facts: &facts,
+            redactions,
+        };
+        remedy(&ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edit::Op;
+    use super::*;
+
+    fn redaction(file: &str, line: u32) -> Redaction {
+        Redaction {
+            file: file.into(),
+            key: "password".into(),
+            line,
+        }
+    }
+
+    #[test]
+    fn an_edit_that_would_carry_a_redacted_line_is_refused() {
+        let host = testing::host(&[]);
+        let facts = FactSet::default();
+        let redactions = [redaction("/etc/x.toml", 3)];
+        let ctx = Ctx {
+            host: &host.host,
+            facts: &facts,
+            redactions: &redactions,
+        };
+        let replace = |line: u32, old: &str| Op::Replace {
+            line,
+            old: old.into(),
+            new: "k = 1".into(),
+        };
+        // The redacted line itself, or any text holding the marker: refused.
+        assert!(ctx.redacted("/etc/x.toml", &replace(3, "k = 0")).is_some());
+        assert!(ctx
+            .redacted("/etc/x.toml", &replace(5, "k = 0 # auth = \"REDACTED\""))
+            .is_some());
+        // Another line of the file, another file: fine.
+        assert!(ctx.redacted("/etc/x.toml", &replace(4, "k = 0")).is_none());
+        assert!(ctx.redacted("/etc/y.toml", &replace(3, "k = 0")).is_none());
+        // A splice on the redacted line carries only its own bytes: fine.
+        let splice = Op::Splice {
+            line: 3,
+            column: 40,
+            old: "\"a=b\"".into(),
+            new: "\"a=c\"".into(),
+        };
+        assert!(ctx.redacted("/etc/x.toml", &splice).is_none());
+        let mut file = FileEdit::new("/etc/x.toml");
+        file.ops.push(replace(3, "k = 0"));
+        let err = ctx.commands(&file).unwrap_err();
+        assert!(
+            err.contains("/etc/x.toml:3 only with its secrets redacted"),
+            "{err}"
+        );
+        assert!(ctx.whole_file("/etc/x.toml").is_err());
+        assert!(ctx.whole_file("/etc/y.toml").is_ok());
+    }
+}

@@ -199,6 +199,55 @@ mod tests {
         assert_eq!(lines[1], "# rm -rf /");
     }
 
+    /// Runs the helpers and then `commands` with `sh`, ROOT empty; returns (status, stdout).
+    fn helpers_then(commands: &str) -> (bool, String) {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("set -eu\nROOT=\n{HELPERS}\n{commands}"))
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    #[test]
+    fn np_splice_changes_only_its_bytes_once_and_finds_them_when_the_column_moved() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("daemon.json");
+        let q = quote(&f.display().to_string());
+        let splice = format!(
+            "np_splice {q} 1 3 {} {}",
+            quote("\"a=1\""),
+            quote("\"a=2\"")
+        );
+        // At its column.
+        std::fs::write(&f, "[ \"a=1\", \"é\" ]\nsecond\n").unwrap();
+        let (ok, said) = helpers_then(&splice);
+        assert!(ok && said.contains("changed"), "{said}");
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "[ \"a=2\", \"é\" ]\nsecond\n"
+        );
+        // A second run changes nothing and says nothing.
+        assert_eq!(helpers_then(&splice), (true, String::new()));
+        // Elsewhere on the line, once (the node's line is longer than the bundle's copy).
+        std::fs::write(&f, "[ \"secret-longer\", \"a=1\" ]\n").unwrap();
+        assert!(helpers_then(&splice).0);
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "[ \"secret-longer\", \"a=2\" ]\n"
+        );
+        assert_eq!(helpers_then(&splice), (true, String::new()));
+        // Twice elsewhere, or not at all: it stops rather than guess.
+        for text in ["[  \"a=1\", \"a=1\" ]\n", "[ \"b=1\" ]\n"] {
+            std::fs::write(&f, text).unwrap();
+            assert!(!helpers_then(&splice).0, "{text}");
+            assert_eq!(std::fs::read_to_string(&f).unwrap(), text);
+        }
+    }
+
     #[test]
     fn rooted_paths_start_with_root() {
         assert_eq!(rooted("/etc/fstab"), "\"$ROOT\"/etc/fstab");
