@@ -11,6 +11,9 @@
 //! Two passes. A structural scan of TOML, JSON or YAML gives each redaction its key path.
 //! Then, because a file that does not parse can hold a secret too, a lexical pass replaces
 //! any string that still follows one of those key names, whatever the structure around it.
+//! Last, in every file that is not the kernel's, whatever its syntax, the credentials of any
+//! URL that has some (`http://user:password@proxy:3128`, a proxy in daemon.json or in a unit's
+//! `Environment=`) are replaced too.
 
 use super::manifest::Redaction;
 

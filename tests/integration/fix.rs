@@ -417,6 +417,11 @@ fn hostile_names_and_values_from_the_host_stay_data() {
             "/etc/containerd/config.toml",
             format!("version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"{}\"\n  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n    SystemdCgroup = true\n", image.replace('\\', "\\\\").replace('"', "\\\"")),
         );
+    // From a bundle of the host, the same script, values just as quoted.
+    assert_eq!(
+        body(&bundle_script(&host, &["--fail-on", "warning"])),
+        body(&fix_script(&host, &["--fail-on", "warning"]))
+    );
     let script = scenario(
         &host,
         &["--fail-on", "warning"],
