@@ -104,18 +104,17 @@ impl Ctx<'_> {
         self.host.read_text(path).map_err(|e| e.to_string())
     }
 
-    /// The lines of `path` whose secrets the bundle's collector replaced.
+    /// The lines of `path` whose secrets the bundle's collector replaced. A redaction names
+    /// the path the checks read, which may be a link to the file a remedy edits.
     fn redacted_lines(&self, path: &str) -> Vec<u32> {
         self.redactions
             .iter()
-            .filter(|r| r.file == path)
+            .filter(|r| r.file == path || edit::resolve(self.host, &r.file) == path)
             .map(|r| r.line)
             .collect()
     }
 
-    /// The helper calls of an edit, unless one would carry a line whose secret the bundle
-    /// holds only as the redaction marker: writing it would put the marker on the node, and
-    /// matching it would fail there.
+    /// The helper calls of an edit, unless one is [`Ctx::redacted`].
     pub fn commands(&self, file: &FileEdit) -> Result<Vec<String>, String> {
         if let Some(why) = file.ops.iter().find_map(|op| self.redacted(&file.path, op)) {
             return Err(why);
@@ -530,5 +529,23 @@ mod tests {
         );
         assert!(ctx.whole_file("/etc/x.toml").is_err());
         assert!(ctx.whole_file("/etc/y.toml").is_ok());
+    }
+
+    #[test]
+    fn a_redaction_of_a_link_holds_for_the_file_it_leads_to() {
+        let host = testing::host(&[("/etc/real.toml", "k = 0\n")]).link("/etc/x.toml", "real.toml");
+        let facts = FactSet::default();
+        let redactions = [redaction("/etc/x.toml", 1)];
+        let ctx = Ctx {
+            host: &host.host,
+            facts: &facts,
+            redactions: &redactions,
+        };
+        let op = Op::Replace {
+            line: 1,
+            old: "k = 0".into(),
+            new: "k = 1".into(),
+        };
+        assert!(ctx.redacted("/etc/real.toml", &op).is_some());
     }
 }

@@ -751,4 +751,11 @@ fn fix_takes_one_bundle_and_refuses_bad_ones_clearly() {
         run.stderr
     );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let run = node_preflight(&["fix", "--bundle", dir.path().to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot read it: Is a directory"),
+        "{}",
+        run.stderr
+    );
 }
