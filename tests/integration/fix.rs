@@ -91,13 +91,12 @@ fn script_from(source: Source, host: &HostBuilder, args: &[&str]) -> String {
     }
 }
 
-/// A script without the two header lines that name the host's source and the time.
-fn body(script: &str) -> String {
-    script
-        .lines()
-        .filter(|l| !l.starts_with("# node-preflight fix — ") && !l.starts_with("# Generated "))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// A script without its header comments (which name the host's source and the time).
+fn body(script: &str) -> &str {
+    let (_, body) = script
+        .split_once("\nset -eu\n")
+        .unwrap_or_else(|| panic!("no `set -eu` line:\n{script}"));
+    body
 }
 
 /// The lines of a script that are not comments.
@@ -412,6 +411,10 @@ fn hostile_names_and_values_from_the_host_stay_data() {
     let value_line = format!("net.ipv4.ip_forward = 0 `touch {c}` $(touch {c}) ' \"");
     let image = format!("registry.k8s.io/pause:3.1$(touch {c})'\\\"");
     let host = HostBuilder::from_fixture("healthy-v2-systemd")
+        .file(
+            "/proc/sys/kernel/hostname",
+            format!("evil\ntouch {c}\n$(touch {c})"),
+        )
         .file(&name, format!("{value_line}\n"))
         .file(
             "/etc/containerd/config.toml",
