@@ -146,8 +146,6 @@ fn scenario_from(
     fixed: &[&str],
     unchanged: &[&str],
 ) -> String {
-    let check_args: Vec<&str> = args.to_vec();
-    let args = &check_args[..];
     let before = statuses(host, args, fixed);
     assert!(
         before.iter().all(|s| s != "pass"),
