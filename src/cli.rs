@@ -119,6 +119,10 @@ pub struct FixArgs {
     #[command(flatten)]
     pub host: HostArgs,
 
+    /// Make the script for the node a support bundle came from, from the bundle (one bundle)
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["root", "role", "runtime", "cri_socket", "timeout"])]
+    pub bundle: Vec<PathBuf>,
+
     #[command(flatten)]
     pub catalog: CatalogArgs,
 
@@ -451,14 +455,22 @@ impl CheckArgs {
 impl FixArgs {
     /// The configuration of the `check` run that `fix` makes (a table, nothing ignored).
     pub fn validate(self) -> Result<CheckConfig, UsageError> {
-        CheckConfig::new(
+        if self.bundle.len() > 1 {
+            return Err(UsageError(format!(
+                "fix --bundle takes one bundle, not {}: the script is for the node the bundle came from (run fix once per bundle)",
+                self.bundle.len()
+            )));
+        }
+        let mut config = CheckConfig::new(
             &self.host,
             &self.catalog,
             &self.target,
             &self.selection,
             &self.fail_on,
             &self.runtime,
-        )
+        )?;
+        config.bundles = self.bundle;
+        Ok(config)
     }
 }
 

@@ -116,9 +116,19 @@ pub fn evaluate_with_facts(
 /// Runs the checks as `check` does and prints a shell script of the remedies for what
 /// failed. Changes nothing on the host.
 pub fn fix(config: CheckConfig) -> anyhow::Result<u8> {
+    if !config.bundles.is_empty() {
+        return crate::bundle::fix(config);
+    }
     let host = open_host(&config.root);
     let (report, facts) = run_checks(&host, &config);
-    let script = crate::fix::script(&host, &config, &report, &facts);
+    let script = crate::fix::script(&crate::fix::Run {
+        host: &host,
+        redactions: &[],
+        catalog: &config.catalog,
+        fail_on: config.fail_on,
+        report: &report,
+        facts: &facts,
+    });
     write_stdout(&script)?;
     Ok(0)
 }

@@ -30,7 +30,7 @@ use crate::host::FsHost;
 use crate::report::fleet::{self, NodeReport};
 use crate::report::Report;
 use crate::rules::{Rule, Severity};
-use manifest::{Manifest, Op, RuntimeRecord, TargetRecord, ToolInfo, FORMAT};
+use manifest::{Manifest, Op, Redaction, RuntimeRecord, TargetRecord, ToolInfo, FORMAT};
 
 /// `collect`: runs the selected checks' fact gathering on the host, recording every answer,
 /// and writes the bundle.
@@ -56,7 +56,20 @@ pub fn collect(args: CollectArgs) -> anyhow::Result<u8> {
             crate::host::Host::describe(&host)
         );
     }
-    let report = commands::evaluate(&host, &rules, &options, &Ignore::None, Severity::Error);
+    let (report, facts) =
+        commands::evaluate_with_facts(&host, &rules, &options, &Ignore::None, Severity::Error);
+    // `fix --bundle` makes the node's script from the bundle: the remedies look at a little
+    // more than the checks (whether a file they would write is a symbolic link, a drop-in of
+    // their own that does not exist yet). Making the script here, on the recording host, puts
+    // those answers in the bundle too. Warnings included: `fix --fail-on warning` fixes them.
+    let _ = crate::fix::script(&crate::fix::Run {
+        host: &host,
+        redactions: &[],
+        catalog: &catalog,
+        fail_on: Severity::Warning,
+        report: &report,
+        facts: &facts,
+    });
     let contents = writer::contents(&host.recorded())?;
     let (created, mtime) = now_utc();
     let manifest = Manifest {
@@ -145,8 +158,17 @@ pub fn check(config: CheckConfig) -> anyhow::Result<u8> {
     Ok(summary.exit_code as u8)
 }
 
-/// The report of one bundle, or why it cannot be read.
-fn check_one(path: &Path, config: &CheckConfig) -> Result<Report, String> {
+/// A bundle opened to be evaluated: the replaying host, and the run it was collected for.
+struct Opened<'c> {
+    host: BundleHost,
+    rules: Vec<&'c Rule>,
+    options: facts::Options,
+    redactions: Vec<Redaction>,
+}
+
+/// Reads and checks a bundle, and the checks and options to evaluate it with: those it was
+/// collected for, unless the command line chose others.
+fn open<'c>(path: &Path, config: &'c CheckConfig) -> Result<Opened<'c>, String> {
     let bundle = reader::open(path, reader::Limits::default()).map_err(|e| e.to_string())?;
     let options = options_of(&bundle.manifest, config)?;
     let rules: Vec<&Rule> = if config.selection_given {
@@ -154,15 +176,57 @@ fn check_one(path: &Path, config: &CheckConfig) -> Result<Report, String> {
     } else {
         rules_of(&bundle.manifest, config)?
     };
+    let redactions = bundle.manifest.redactions.clone();
     let host =
         BundleHost::new(bundle, format!("bundle {}", path.display())).map_err(|e| e.to_string())?;
+    Ok(Opened {
+        host,
+        rules,
+        options,
+        redactions,
+    })
+}
+
+/// The report of one bundle, or why it cannot be read.
+fn check_one(path: &Path, config: &CheckConfig) -> Result<Report, String> {
+    let b = open(path, config)?;
     Ok(commands::evaluate(
-        &host,
-        &rules,
-        &options,
+        &b.host,
+        &b.rules,
+        &b.options,
         &config.ignore,
         config.fail_on,
     ))
+}
+
+/// `fix --bundle FILE`: the script of remedies for the node the bundle came from, from the
+/// run `check --bundle FILE` makes. One bundle: a script is run on one node.
+pub fn fix(config: CheckConfig) -> anyhow::Result<u8> {
+    let [path] = config.bundles.as_slice() else {
+        return Err(cli::UsageError(format!(
+            "fix --bundle takes one bundle, not {}: the script is for the node the bundle came from (run fix once per bundle)",
+            config.bundles.len()
+        ))
+        .into());
+    };
+    let b = open(path, &config).map_err(|e| anyhow::anyhow!("bundle {}: {e}", path.display()))?;
+    let (report, facts) = commands::evaluate_with_facts(
+        &b.host,
+        &b.rules,
+        &b.options,
+        &config.ignore,
+        config.fail_on,
+    );
+    let script = crate::fix::script(&crate::fix::Run {
+        host: &b.host,
+        redactions: &b.redactions,
+        catalog: &config.catalog,
+        fail_on: config.fail_on,
+        report: &report,
+        facts: &facts,
+    });
+    commands::write_stdout(&script)?;
+    Ok(0)
 }
 
 /// The checks the bundle was collected for, in catalog order.

@@ -11,6 +11,9 @@
 //! Two passes. A structural scan of TOML, JSON or YAML gives each redaction its key path.
 //! Then, because a file that does not parse can hold a secret too, a lexical pass replaces
 //! any string that still follows one of those key names, whatever the structure around it.
+//! Last, in every file that is not the kernel's, whatever its syntax, the credentials of any
+//! URL that has some (`http://user:password@proxy:3128`, a proxy in daemon.json or in a unit's
+//! `Environment=`) are replaced too.
 
 use super::manifest::Redaction;
 
@@ -70,19 +73,32 @@ struct Edit {
 /// The file with its secrets replaced, and what was replaced. Files that need nothing come
 /// back unchanged.
 pub fn redact(path: &str, bytes: &[u8]) -> (Vec<u8>, Vec<Redaction>) {
-    let Some(syntax) = syntax_of(path) else {
+    if path.starts_with("/proc/") || path.starts_with("/sys/") {
         return (bytes.to_vec(), Vec::new());
+    }
+    let mut edits = match syntax_of(path) {
+        Some(syntax) => {
+            let mut edits = match syntax {
+                Syntax::Toml => toml_scan(bytes),
+                Syntax::Json => json_scan(bytes),
+                Syntax::Yaml => yaml_scan(bytes),
+            };
+            let extra: Vec<Edit> = lexical_scan(bytes, syntax)
+                .into_iter()
+                .filter(|e| !edits.iter().any(|s| s.start <= e.start && e.start < s.end))
+                .collect();
+            edits.extend(extra);
+            edits
+        }
+        None => Vec::new(),
     };
-    let mut edits = match syntax {
-        Syntax::Toml => toml_scan(bytes),
-        Syntax::Json => json_scan(bytes),
-        Syntax::Yaml => yaml_scan(bytes),
-    };
-    let extra: Vec<Edit> = lexical_scan(bytes, syntax)
+    // Credentials in URLs (a proxy's `http://user:password@proxy:3128` in daemon.json or in a
+    // unit's Environment=), in any file that is not the kernel's.
+    let urls: Vec<Edit> = url_scan(bytes)
         .into_iter()
-        .filter(|e| !edits.iter().any(|s| s.start <= e.start && e.start < s.end))
+        .filter(|e| !edits.iter().any(|s| s.start < e.end && e.start < s.end))
         .collect();
-    edits.extend(extra);
+    edits.extend(urls);
     edits.sort_by_key(|e| e.start);
     // Overlaps cannot come from the scans above, but a replacement must never garble the
     // file: keep the first of any two that overlap.
@@ -507,6 +523,57 @@ fn yaml_key(line: &[u8], col: usize) -> Option<(String, usize)> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// URLs with credentials: `scheme://userinfo@host`.
+
+/// The userinfo of every URL that has one, replaced by the marker (unquoted: it is inside a
+/// string or a word already). The scheme must look like one (`http`, `https`, `socks5`, …);
+/// the authority ends at the first `/`, `?`, `#`, blank or quote.
+fn url_scan(b: &[u8]) -> Vec<Edit> {
+    let mut edits = Vec::new();
+    let mut from = 0;
+    while let Some(found) = find(&b[from..], b"://") {
+        let sep = from + found;
+        from = sep + 3;
+        let scheme_start = b[..sep]
+            .iter()
+            .rposition(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))
+            .map_or(0, |i| i + 1);
+        if scheme_start == sep || !b[scheme_start].is_ascii_alphabetic() {
+            continue;
+        }
+        let start = sep + 3;
+        let end = b[start..]
+            .iter()
+            .position(|c| {
+                c.is_ascii_whitespace()
+                    || matches!(
+                        c,
+                        b'/' | b'?' | b'#' | b'"' | b'\'' | b'`' | b'<' | b'>' | b'\\'
+                    )
+            })
+            .map_or(b.len(), |i| start + i);
+        let Some(at) = b[start..end].iter().rposition(|c| *c == b'@') else {
+            continue;
+        };
+        if at == 0 || b[start..start + at] == *MARKER.as_bytes() {
+            continue;
+        }
+        edits.push(Edit {
+            start,
+            end: start + at,
+            text: MARKER.as_bytes().to_vec(),
+            key: "credentials in a URL (user:password@)".to_string(),
+        });
+        from = start + at;
+    }
+    edits
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+// ---------------------------------------------------------------------------------------------
 // The safety net: any string right after a secret key's name.
 
 fn lexical_scan(b: &[u8], syntax: Syntax) -> Vec<Edit> {
@@ -661,6 +728,34 @@ tokxyz"""
         let text = "{\"auths\": {\"x\": {\"auth\": \"leak2\"";
         let (out, _) = run("/etc/docker/daemon.json", text);
         assert!(!out.contains("leak2"), "{out}");
+    }
+
+    #[test]
+    fn credentials_in_urls_are_redacted_in_any_file() {
+        let text = "{\"proxies\": {\"http-proxy\": \"http://alice:s3cret@proxy.example:3128\", \"no-proxy\": \"localhost\"}, \"exec-opts\": [\"native.cgroupdriver=systemd\"]}";
+        let (out, keys) = run("/etc/docker/daemon.json", text);
+        assert!(!out.contains("s3cret") && !out.contains("alice"), "{out}");
+        assert!(out.contains("http://REDACTED@proxy.example:3128"), "{out}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap();
+        assert_eq!(keys.len(), 1);
+        let unit = "[Service]\nEnvironment=\"HTTPS_PROXY=https://tok%40en@proxy:8443/\"\nExecStart=/usr/bin/cri-dockerd --container-runtime-endpoint fd://\n";
+        let (out, keys) = run("/etc/systemd/system/cri-docker.service.d/proxy.conf", unit);
+        assert!(!out.contains("tok%40en"), "{out}");
+        assert_eq!(
+            keys,
+            vec![("credentials in a URL (user:password@)".into(), 2)]
+        );
+        // URLs without credentials, sockets and image references stay as they are.
+        for plain in [
+            "endpoint = \"unix:///run/containerd/containerd.sock\"\n",
+            "mirror = \"https://registry.example/v2/@x\"\n",
+            "x = \"fd://\"\n",
+            "a://@b\n",
+        ] {
+            let (out, keys) = run("/etc/containerd/config.toml", plain);
+            assert_eq!(out, plain);
+            assert!(keys.is_empty(), "{plain}: {keys:?}");
+        }
     }
 
     #[test]

@@ -36,6 +36,14 @@ pub fn remedy(ctx: &Ctx, settings: &[ContainerdSetting]) -> Result<Remedy, Strin
             ContainerdSetting::CgroupDriver => cgroup_driver(ctx)?,
             ContainerdSetting::SandboxImage => sandbox_image(ctx)?,
         };
+        // From a bundle, a line with a redacted secret is left to the person; the other
+        // settings are still changed.
+        if let Some(why) = ctx.redacted(&path, &op) {
+            remedy
+                .notes
+                .push(format!("{note} Not changed automatically: {why}."));
+            continue;
+        }
         remedy.notes.push(note);
         files
             .entry(path.clone())
@@ -53,7 +61,10 @@ pub fn remedy(ctx: &Ctx, settings: &[ContainerdSetting]) -> Result<Remedy, Strin
                 e.message()
             ));
         }
-        remedy.commands.extend(file.commands());
+        remedy.commands.extend(ctx.commands(file)?);
+    }
+    if files.is_empty() {
+        return Err(remedy.notes.join(" "));
     }
     remedy.live.push("systemctl restart containerd".to_string());
     Ok(remedy)
@@ -263,6 +274,61 @@ fn normalise_header(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::fix::testing::{host, run};
+    use crate::rules::Fix;
+
+    fn remedy_on(config: &str, settings: &[ContainerdSetting]) -> Result<Remedy, String> {
+        let h = host(&[(CONFIG_PATH, config)]);
+        let fixes: Vec<Fix> = settings.iter().map(|s| Fix::Containerd(*s)).collect();
+        run(&h, &fixes, &[], |ctx| remedy(ctx, settings))
+    }
+
+    #[test]
+    fn the_cri_plugin_leaves_disabled_plugins_at_its_line() {
+        let r = remedy_on(
+            "version = 2\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\", \"io.containerd.snapshotter.v1.btrfs\"]\n",
+            &[ContainerdSetting::CriEnabled],
+        )
+        .unwrap();
+        assert_eq!(
+            r.commands,
+            ["np_replace \"$ROOT\"/etc/containerd/config.toml 2 'disabled_plugins = [\"io.containerd.grpc.v1.cri\", \"io.containerd.snapshotter.v1.btrfs\"]' 'disabled_plugins = [\"io.containerd.snapshotter.v1.btrfs\"]'"]
+        );
+        assert_eq!(r.live, ["systemctl restart containerd"]);
+        let err = remedy_on(
+            "version = 2\ndisabled_plugins = [\n  \"io.containerd.grpc.v1.cri\",\n]\n",
+            &[ContainerdSetting::CriEnabled],
+        )
+        .unwrap_err();
+        assert!(err.contains("spans several lines"), "{err}");
+    }
+
+    #[test]
+    fn the_cgroup_driver_and_sandbox_image_go_where_the_config_version_puts_them() {
+        // Version 3: SystemdCgroup under the runtime plugin, the image under pinned_images.
+        let r = remedy_on(
+            "version = 3\n",
+            &[
+                ContainerdSetting::CgroupDriver,
+                ContainerdSetting::SandboxImage,
+            ],
+        )
+        .unwrap();
+        let script = r.commands.join("\n");
+        assert!(script.contains("'[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.runc.options]' '  SystemdCgroup = true'"), "{script}");
+        assert!(script.contains("'[plugins.\"io.containerd.cri.v1.images\".pinned_images]' '  sandbox = \"registry.k8s.io/pause:3.10.1\"'"), "{script}");
+        // A line that sets the key is changed where it is.
+        let r = remedy_on(
+            "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n    SystemdCgroup = false\n",
+            &[ContainerdSetting::CgroupDriver],
+        )
+        .unwrap();
+        assert_eq!(
+            r.commands,
+            ["np_replace \"$ROOT\"/etc/containerd/config.toml 3 '    SystemdCgroup = false' '    SystemdCgroup = true'"]
+        );
+    }
 
     #[test]
     fn headers_compare_whatever_their_spelling() {

@@ -105,7 +105,10 @@ fn check_order(source: &str) -> Result<(), String> {
 fn existing(ctx: &Ctx) -> Result<Vec<Option<String>>, String> {
     let mut values = vec![None; OWNED.len()];
     let text = match ctx.host.read_text(DROP_IN) {
-        Ok(text) => text,
+        Ok(text) => {
+            ctx.whole_file(DROP_IN)?;
+            text
+        }
         Err(e) if e.is_not_found() => return Ok(values),
         Err(e) => return Err(e.to_string()),
     };
@@ -129,4 +132,58 @@ fn existing(ctx: &Ctx) -> Result<Vec<Option<String>>, String> {
         }
     }
     Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::testing::{host, run};
+    use crate::rules::Fix;
+
+    const CRIO_CONF: &str = "/etc/crio/crio.conf";
+
+    fn remedy_on(files: &[(&str, &str)], settings: &[CrioSetting]) -> Result<Remedy, String> {
+        let h = host(files);
+        let fixes: Vec<Fix> = settings.iter().map(|s| Fix::Crio(*s)).collect();
+        run(&h, &fixes, &[], |ctx| remedy(ctx, settings))
+    }
+
+    #[test]
+    fn the_drop_in_holds_a_consistent_pair_and_the_pause_image() {
+        let r = remedy_on(
+            &[(
+                CRIO_CONF,
+                "[crio.runtime]\ncgroup_manager = \"cgroupfs\"\nconmon_cgroup = \"pod\"\n",
+            )],
+            &[CrioSetting::CgroupManager, CrioSetting::PauseImage],
+        )
+        .unwrap();
+        assert_eq!(
+            r.commands,
+            ["printf '%s\\n' '# Written by node-preflight fix; it sorts after the other drop-ins, so it wins.' '[crio.runtime]' 'cgroup_manager = \"systemd\"' 'conmon_cgroup = \"system.slice\"' '[crio.image]' 'pause_image = \"registry.k8s.io/pause:3.10.1\"' | np_write \"$ROOT\"/etc/crio/crio.conf.d/99-node-preflight.conf"]
+        );
+        assert_eq!(r.live, ["systemctl restart crio"]);
+    }
+
+    #[test]
+    fn a_drop_in_that_sorts_later_or_a_foreign_file_of_that_name_is_left_to_the_person() {
+        let err = remedy_on(
+            &[(
+                "/etc/crio/crio.conf.d/zz-site.conf",
+                "[crio.runtime]\ncgroup_manager = \"cgroupfs\"\n",
+            )],
+            &[CrioSetting::CgroupManager],
+        )
+        .unwrap_err();
+        assert!(err.contains("zz-site.conf sorts after"), "{err}");
+        let err = remedy_on(
+            &[(DROP_IN, "[crio.runtime]\nlog_level = \"debug\"\n")],
+            &[CrioSetting::PauseImage],
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("holds more than node-preflight writes"),
+            "{err}"
+        );
+    }
 }

@@ -16,8 +16,39 @@ pub enum Op {
         anchor: String,
         text: String,
     },
+    /// The bytes `old` at byte `column` (1-based) of line `line` become `new`; the rest of the
+    /// line is left as it is on the host. For files whose lines hold more than the setting
+    /// (a JSON file on one line, a line with a redacted secret): the script never writes back
+    /// any of the line but the part it changes.
+    Splice {
+        line: u32,
+        column: u32,
+        old: String,
+        new: String,
+    },
     /// Lines added at the end, unless the file already has a line that reads `lines[0]`.
     Append { lines: Vec<String> },
+}
+
+impl Op {
+    /// The line of the file as it was read that the op names (none for an append).
+    pub fn line(&self) -> Option<u32> {
+        match self {
+            Op::Replace { line, .. } | Op::InsertAfter { line, .. } | Op::Splice { line, .. } => {
+                Some(*line)
+            }
+            Op::Append { .. } => None,
+        }
+    }
+
+    /// The text of the host's file that the op's command carries, to be matched or written.
+    pub fn texts(&self) -> Vec<&str> {
+        match self {
+            Op::Replace { old, new, .. } | Op::Splice { old, new, .. } => vec![old, new],
+            Op::InsertAfter { anchor, text, .. } => vec![anchor, text],
+            Op::Append { lines } => lines.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 /// The edits of one file.
@@ -35,12 +66,16 @@ impl FileEdit {
         }
     }
 
-    /// Bottom-up, appends last: an insert never moves a line that a later op names.
+    /// Bottom-up and right to left, appends last: an insert never moves a line (or a splice
+    /// a column) that a later op names.
     fn ordered(&self) -> Vec<&Op> {
         let mut ops: Vec<&Op> = self.ops.iter().collect();
         ops.sort_by_key(|op| match op {
-            Op::Replace { line, .. } | Op::InsertAfter { line, .. } => (0, u32::MAX - line),
-            Op::Append { .. } => (1, 0),
+            Op::Replace { line, .. } | Op::InsertAfter { line, .. } => {
+                (0, u32::MAX - line, u32::MAX)
+            }
+            Op::Splice { line, column, .. } => (0, u32::MAX - line, u32::MAX - column),
+            Op::Append { .. } => (1, 0, 0),
         });
         ops
     }
@@ -64,6 +99,28 @@ impl FileEdit {
                     }
                     lines.insert(i + 1, text.clone());
                 }
+                Op::Splice {
+                    line,
+                    column,
+                    old,
+                    new,
+                } => {
+                    let at = (*column as usize).saturating_sub(1);
+                    let target = (*line as usize)
+                        .checked_sub(1)
+                        .and_then(|i| lines.get_mut(i))
+                        .filter(|l| {
+                            l.get(at..)
+                                .is_some_and(|rest| rest.starts_with(old.as_str()))
+                        });
+                    let Some(l) = target else {
+                        return Err(format!(
+                            "{}:{line}:{column} does not read {old:?}",
+                            self.path
+                        ));
+                    };
+                    l.replace_range(at..at + old.len(), new);
+                }
                 Op::Append { lines: new } => lines.extend(new.iter().cloned()),
             }
         }
@@ -85,6 +142,16 @@ impl FileEdit {
                     "np_insert_after {file} {line} {} {}",
                     quote(anchor),
                     quote(text)
+                ),
+                Op::Splice {
+                    line,
+                    column,
+                    old,
+                    new,
+                } => format!(
+                    "np_splice {file} {line} {column} {} {}",
+                    quote(old),
+                    quote(new)
                 ),
                 Op::Append { lines } => {
                     let words: Vec<String> = lines.iter().map(|l| quote(l)).collect();

@@ -62,7 +62,57 @@ pub fn remedy(ctx: &Ctx, setting: KubeletSetting) -> Result<Remedy, String> {
         "Set the kubelet's cgroupDriver to {want} in {CONFIG} (was {} at {prov}).",
         fact.as_str().unwrap_or("unknown")
     ));
-    remedy.commands.extend(file.commands());
+    remedy.commands.extend(ctx.commands(&file)?);
     remedy.live.push("systemctl restart kubelet".to_string());
     Ok(remedy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::testing::{host, run};
+    use crate::rules::Fix;
+
+    fn remedy_on(files: &[(&str, &str)]) -> Result<Remedy, String> {
+        let h = host(files);
+        let fix = Fix::Kubelet(KubeletSetting::CgroupDriver);
+        run(&h, &[fix], &[], |ctx| {
+            remedy(ctx, KubeletSetting::CgroupDriver)
+        })
+    }
+
+    const HEAD: &str = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n";
+
+    #[test]
+    fn the_cgroup_driver_line_is_changed_or_the_key_added() {
+        let r = remedy_on(&[(CONFIG, &format!("{HEAD}cgroupDriver: cgroupfs\n"))]).unwrap();
+        assert_eq!(
+            r.commands,
+            ["np_replace \"$ROOT\"/var/lib/kubelet/config.yaml 3 'cgroupDriver: cgroupfs' 'cgroupDriver: systemd'"]
+        );
+        assert_eq!(r.live, ["systemctl restart kubelet"]);
+        // Without the key the kubelet's built-in default (cgroupfs) applies: the key is added.
+        let r = remedy_on(&[(CONFIG, HEAD)]).unwrap();
+        assert_eq!(
+            r.commands,
+            ["np_append \"$ROOT\"/var/lib/kubelet/config.yaml 'cgroupDriver: systemd' 'cgroupDriver: systemd'"]
+        );
+        // A kubelet that agrees already: the runtime's block is the one to change.
+        let r = remedy_on(&[(CONFIG, &format!("{HEAD}cgroupDriver: systemd\n"))]).unwrap();
+        assert!(r.commands.is_empty() && r.live.is_empty(), "{r:?}");
+        assert!(r.notes[0].contains("already uses systemd"), "{:?}", r.notes);
+    }
+
+    #[test]
+    fn a_driver_from_a_flag_is_left_to_the_person() {
+        let err = remedy_on(&[
+            (CONFIG, HEAD),
+            (
+                "/var/lib/kubelet/kubeadm-flags.env",
+                "KUBELET_KUBEADM_ARGS=\"--cgroup-driver=cgroupfs\"\n",
+            ),
+        ])
+        .unwrap_err();
+        assert!(err.contains("change it there by hand"), "{err}");
+    }
 }

@@ -12,10 +12,16 @@
 //! - is idempotent: each helper checks the state it is about to create first;
 //! - quotes every value that comes from the host ([`shell::quote`]).
 //!
+//! From a support bundle (`fix --bundle`), the host is the bundle: the script is the one the
+//! node itself would get, its paths the node's own. The bundle's copies of files have their
+//! secrets replaced by a marker ([`crate::bundle::redact`]); a remedy never writes a line that
+//! holds one back to the node (it edits around it, or refuses and says so).
+//!
 //! Nothing here writes anything: the script is text.
 
 pub mod containerd;
 pub mod crio;
+pub mod docker;
 pub mod edit;
 pub mod kubelet;
 pub mod module;
@@ -23,12 +29,14 @@ pub mod shell;
 pub mod swap;
 pub mod sysctl;
 
-use crate::cli::CheckConfig;
+use crate::bundle::manifest::Redaction;
+use crate::bundle::redact::MARKER;
 use crate::facts::{Fact, FactSet, FactState};
 use crate::host::Host;
 use crate::report::Report;
 use crate::rules::eval::{CheckResult, Status};
-use crate::rules::{Fix, Severity};
+use crate::rules::{Catalog, Fix, Severity};
+use edit::FileEdit;
 use shell::comment;
 
 /// What the remedy of a block does.
@@ -42,10 +50,25 @@ pub struct Remedy {
     pub live: Vec<String>,
 }
 
+/// A check run to make the script of.
+pub struct Run<'a> {
+    /// The host the run read: the machine, a root directory, or a bundle.
+    pub host: &'a dyn Host,
+    /// What the bundle's collector replaced in the host's files (none for a live host or a
+    /// root directory).
+    pub redactions: &'a [Redaction],
+    pub catalog: &'a Catalog,
+    /// The lowest severity fixed (`--fail-on`).
+    pub fail_on: Severity,
+    pub report: &'a Report,
+    pub facts: &'a FactSet,
+}
+
 /// What a remedy reads: the host (through its one door) and the facts of the run.
 pub struct Ctx<'a> {
     pub host: &'a dyn Host,
     pub facts: &'a FactSet,
+    pub redactions: &'a [Redaction],
 }
 
 impl Ctx<'_> {
@@ -81,6 +104,59 @@ impl Ctx<'_> {
         self.host.read_text(path).map_err(|e| e.to_string())
     }
 
+    /// The lines of `path` whose secrets the bundle's collector replaced. A redaction names
+    /// the path the checks read, which may be a link to the file a remedy edits.
+    fn redacted_lines(&self, path: &str) -> Vec<u32> {
+        self.redactions
+            .iter()
+            .filter(|r| r.file == path || edit::resolve(self.host, &r.file) == path)
+            .map(|r| r.line)
+            .collect()
+    }
+
+    /// The helper calls of an edit, unless one is [`Ctx::redacted`].
+    pub fn commands(&self, file: &FileEdit) -> Result<Vec<String>, String> {
+        if let Some(why) = file.ops.iter().find_map(|op| self.redacted(&file.path, op)) {
+            return Err(why);
+        }
+        Ok(file.commands())
+    }
+
+    /// Why an edit of `path` cannot be made from a bundle: it would carry a line whose secret
+    /// the bundle holds only as the redaction marker (writing it would put the marker on the
+    /// node; matching it would fail there).
+    pub fn redacted(&self, path: &str, op: &edit::Op) -> Option<String> {
+        let redacted = self.redacted_lines(path);
+        if redacted.is_empty() {
+            return None;
+        }
+        // A splice carries only the bytes it changes, and finds them on the node even when a
+        // redaction before them on the line changed the bundle's columns.
+        let whole_line = !matches!(op, edit::Op::Splice { .. });
+        let on_redacted = whole_line && op.line().is_some_and(|l| redacted.contains(&l));
+        if !on_redacted && !op.texts().iter().any(|t| t.contains(MARKER)) {
+            return None;
+        }
+        Some(format!(
+            "the bundle holds {path}{} only with its secrets redacted, and the change would carry \
+             that line: make it on the node by hand, or run node-preflight fix there",
+            op.line().map(|l| format!(":{l}")).unwrap_or_default()
+        ))
+    }
+
+    /// Refuses a remedy that writes a whole file from its content when the bundle's copy of
+    /// the file is redacted.
+    pub fn whole_file(&self, path: &str) -> Result<(), String> {
+        if self.redacted_lines(path).is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the bundle holds {path} only with its secrets redacted, and the remedy rewrites \
+                 the whole file: make the change on the node by hand, or run node-preflight fix there"
+            ))
+        }
+    }
+
     /// The cgroup driver this host calls for.
     pub fn recommended_driver(&self) -> Result<String, String> {
         match self.fact("cgroup.recommended_driver")?.as_str() {
@@ -101,6 +177,7 @@ enum Key {
     Containerd,
     Crio,
     Kubelet,
+    Docker,
     Swap,
     /// No structured remedy: one comment block per check.
     Manual(String),
@@ -132,17 +209,23 @@ fn key_of(result: &CheckResult, fix: Option<&Fix>) -> Key {
         Some(Fix::Containerd(_)) => Key::Containerd,
         Some(Fix::Crio(_)) => Key::Crio,
         Some(Fix::Kubelet(_)) => Key::Kubelet,
+        Some(Fix::Docker(_)) => Key::Docker,
         Some(Fix::Swap) => Key::Swap,
         None => Key::Manual(result.id.clone()),
     }
 }
 
 /// The script for a check run.
-pub fn script(host: &dyn Host, config: &CheckConfig, report: &Report, facts: &FactSet) -> String {
-    let ctx = Ctx { host, facts };
+pub fn script(run: &Run) -> String {
+    let ctx = Ctx {
+        host: run.host,
+        facts: run.facts,
+        redactions: run.redactions,
+    };
+    let report = run.report;
     let mut groups: Vec<Group> = Vec::new();
-    for result in report.checks.iter().filter(|r| wanted(r, config.fail_on)) {
-        let fix = config.catalog.get(&result.id).and_then(|r| r.fix.clone());
+    for result in report.checks.iter().filter(|r| wanted(r, run.fail_on)) {
+        let fix = run.catalog.get(&result.id).and_then(|r| r.fix.clone());
         let key = key_of(result, fix.as_ref());
         match groups.iter_mut().find(|g| g.key == key) {
             Some(g) => {
@@ -253,6 +336,7 @@ fn remedy_of(ctx: &Ctx, group: &Group) -> Option<Result<Remedy, String>> {
             crio::remedy(ctx, &settings)
         }
         (Key::Kubelet, Fix::Kubelet(s)) => kubelet::remedy(ctx, *s),
+        (Key::Docker, Fix::Docker(s)) => docker::remedy(ctx, *s),
         (Key::Swap, _) => Ok(swap::remedy()),
         _ => return None,
     })
@@ -316,4 +400,152 @@ fn utc_now() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     crate::bundle::rfc3339(secs)
+}
+
+/// What the remedies' unit tests share: a host directory, the facts a remedy reads gathered
+/// from it, and the [`Ctx`] over both.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::facts::{self, FactRequest, Options, RuntimeOptions, Target};
+    use crate::host::FsHost;
+
+    pub struct TestHost {
+        pub dir: tempfile::TempDir,
+        pub host: FsHost,
+    }
+
+    /// A host run by systemd on cgroup v2 (the systemd driver is the recommended one), plus
+    /// `files`.
+    pub fn host(files: &[(&str, &str)]) -> TestHost {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let base = [
+            ("/proc/1/comm", "systemd\n"),
+            (
+                "/proc/mounts",
+                "cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid,nodev,noexec,relatime 0 0\n",
+            ),
+            ("/proc/sys/kernel/osrelease", "6.8.0-45-generic\n"),
+        ];
+        for (path, text) in base.iter().chain(files) {
+            let p = dir.path().join(path.trim_start_matches('/'));
+            std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(&p, text).expect("write");
+        }
+        let host = FsHost::under(dir.path());
+        TestHost { dir, host }
+    }
+
+    impl TestHost {
+        pub fn link(self, path: &str, target: &str) -> Self {
+            let p = self.dir.path().join(path.trim_start_matches('/'));
+            std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+            std::os::unix::fs::symlink(target, p).expect("symlink");
+            self
+        }
+
+        /// The facts the remedies of `fixes` read, for Kubernetes 1.34.
+        pub fn facts(&self, fixes: &[Fix]) -> FactSet {
+            let options = Options {
+                target: Target {
+                    kubernetes_version: crate::version::Version::new(1, 34),
+                    kubernetes_version_source: "--kubernetes-version".into(),
+                    role: crate::cli::Role::Worker,
+                },
+                runtime: RuntimeOptions::default(),
+            };
+            let names = fixes.iter().flat_map(Fix::facts);
+            facts::gather(&self.host, &FactRequest::new(names), &options)
+        }
+    }
+
+    /// Runs `remedy` with the facts of `fixes` on `host` (and `redactions`, as from a bundle).
+    pub fn run<T>(
+        host: &TestHost,
+        fixes: &[Fix],
+        redactions: &[Redaction],
+        remedy: impl FnOnce(&Ctx) -> T,
+    ) -> T {
+        let facts = host.facts(fixes);
+        let ctx = Ctx {
+            host: &host.host,
+            facts: &facts,
+            redactions,
+        };
+        remedy(&ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edit::Op;
+    use super::*;
+
+    fn redaction(file: &str, line: u32) -> Redaction {
+        Redaction {
+            file: file.into(),
+            key: "password".into(),
+            line,
+        }
+    }
+
+    #[test]
+    fn an_edit_that_would_carry_a_redacted_line_is_refused() {
+        let host = testing::host(&[]);
+        let facts = FactSet::default();
+        let redactions = [redaction("/etc/x.toml", 3)];
+        let ctx = Ctx {
+            host: &host.host,
+            facts: &facts,
+            redactions: &redactions,
+        };
+        let replace = |line: u32, old: &str| Op::Replace {
+            line,
+            old: old.into(),
+            new: "k = 1".into(),
+        };
+        // The redacted line itself, or any text holding the marker: refused.
+        assert!(ctx.redacted("/etc/x.toml", &replace(3, "k = 0")).is_some());
+        assert!(ctx
+            .redacted("/etc/x.toml", &replace(5, "k = 0 # auth = \"REDACTED\""))
+            .is_some());
+        // Another line of the file, another file: fine.
+        assert!(ctx.redacted("/etc/x.toml", &replace(4, "k = 0")).is_none());
+        assert!(ctx.redacted("/etc/y.toml", &replace(3, "k = 0")).is_none());
+        // A splice on the redacted line carries only its own bytes: fine.
+        let splice = Op::Splice {
+            line: 3,
+            column: 40,
+            old: "\"a=b\"".into(),
+            new: "\"a=c\"".into(),
+        };
+        assert!(ctx.redacted("/etc/x.toml", &splice).is_none());
+        let mut file = FileEdit::new("/etc/x.toml");
+        file.ops.push(replace(3, "k = 0"));
+        let err = ctx.commands(&file).unwrap_err();
+        assert!(
+            err.contains("/etc/x.toml:3 only with its secrets redacted"),
+            "{err}"
+        );
+        assert!(ctx.whole_file("/etc/x.toml").is_err());
+        assert!(ctx.whole_file("/etc/y.toml").is_ok());
+    }
+
+    #[test]
+    fn a_redaction_of_a_link_holds_for_the_file_it_leads_to() {
+        let host = testing::host(&[("/etc/real.toml", "k = 0\n")]).link("/etc/x.toml", "real.toml");
+        let facts = FactSet::default();
+        let redactions = [redaction("/etc/x.toml", 1)];
+        let ctx = Ctx {
+            host: &host.host,
+            facts: &facts,
+            redactions: &redactions,
+        };
+        let op = Op::Replace {
+            line: 1,
+            old: "k = 0".into(),
+            new: "k = 1".into(),
+        };
+        assert!(ctx.redacted("/etc/real.toml", &op).is_some());
+    }
 }

@@ -44,3 +44,54 @@ pub fn remedy(ctx: &Ctx, name: &str) -> Result<Remedy, String> {
     }
     Ok(remedy)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::testing::{host, run};
+    use crate::rules::Fix;
+
+    fn fix() -> Fix {
+        Fix::Module {
+            name: "br_netfilter".into(),
+        }
+    }
+
+    #[test]
+    fn a_module_not_listed_is_appended_and_loaded_live() {
+        let h = host(&[("/etc/modules-load.d/other.conf", "overlay\n")]);
+        let r = run(&h, &[fix()], &[], |ctx| remedy(ctx, "br_netfilter")).unwrap();
+        assert_eq!(
+            r.commands[0],
+            "np_append \"$ROOT\"/etc/modules-load.d/k8s.conf br_netfilter br_netfilter"
+        );
+        assert!(r.commands[1..]
+            .join("\n")
+            .contains("  modprobe br_netfilter\n"));
+    }
+
+    #[test]
+    fn a_listed_module_is_only_loaded_and_a_builtin_one_not_even_that() {
+        let h = host(&[("/etc/modules-load.d/k8s.conf", "br_netfilter\n")]);
+        let r = run(&h, &[fix()], &[], |ctx| remedy(ctx, "br_netfilter")).unwrap();
+        assert!(
+            r.notes[0].contains("already loaded at boot"),
+            "{:?}",
+            r.notes
+        );
+        assert!(!r.commands.iter().any(|c| c.starts_with("np_append")));
+        let h = host(&[(
+            "/lib/modules/6.8.0-45-generic/modules.builtin",
+            "kernel/net/bridge/br_netfilter.ko\n",
+        )]);
+        let r = run(&h, &[fix()], &[], |ctx| remedy(ctx, "br_netfilter")).unwrap();
+        assert!(!r.commands.join("\n").contains("modprobe"), "{r:?}");
+    }
+
+    #[test]
+    fn a_masked_modules_file_is_left_to_the_person() {
+        let h = host(&[]).link(MODULES_FILE, "/dev/null");
+        let err = run(&h, &[fix()], &[], |ctx| remedy(ctx, "br_netfilter")).unwrap_err();
+        assert!(err.contains("is a symbolic link"), "{err}");
+    }
+}

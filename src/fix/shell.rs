@@ -107,6 +107,27 @@ np_insert_after() {
   NP_TEXT=$4 awk -v n="$2" '{ print } NR == n { print ENVIRON["NP_TEXT"] }' "$1" | np_write "$1"
 }
 
+# np_splice FILE N COL OLD NEW: the bytes OLD at byte COL of line N of FILE become NEW; the rest
+# of the line stays as it is on the host. When the line reads OLD elsewhere, once (a bundle's
+# redacted copy of the line had other lengths before it), that is the place.
+np_splice() {
+  if np_at "$1" "$2" "$3" "$5"; then return 0; fi
+  np_c=$3
+  if ! np_at "$1" "$2" "$np_c" "$4"; then
+    if np_at "$1" "$2" 0 "$5"; then return 0; fi
+    np_c=$(NP_S=$4 LC_ALL=C awk -v n="$2" 'NR == n { s = ENVIRON["NP_S"]; r = $0; k = 0; while ((i = index(r, s)) > 0) { c = c ? c : k + i; k += i; r = substr(r, i + 1); m++ } } END { print (m == 1 ? c : 0) }' "$1")
+    if [ "$np_c" -eq 0 ]; then
+      np_fail "$1:$2 has changed since the script was made: run node-preflight fix again"
+    fi
+  fi
+  NP_O=$4 NP_N=$5 LC_ALL=C awk -v n="$2" -v c="$np_c" 'NR == n { $0 = substr($0, 1, c - 1) ENVIRON["NP_N"] substr($0, c + length(ENVIRON["NP_O"])) } { print }' "$1" | np_write "$1"
+}
+
+# np_at FILE N COL TEXT: line N of FILE reads TEXT at byte COL (COL 0: anywhere on the line).
+np_at() {
+  NP_S=$4 LC_ALL=C awk -v n="$2" -v c="$3" 'NR == n && (c == 0 ? index($0, ENVIRON["NP_S"]) > 0 : substr($0, c, length(ENVIRON["NP_S"])) == ENVIRON["NP_S"]) { f = 1 } END { exit !f }' "$1"
+}
+
 # np_sysctl_set FILE KEY VALUE: FILE (a sysctl.d file of node-preflight's) sets KEY = VALUE.
 np_sysctl_set() {
   if [ -f "$1" ]; then
@@ -176,6 +197,55 @@ mod tests {
         let lines = comment("ok\nrm -rf /\r\n$(x)");
         assert!(lines.iter().all(|l| l.starts_with('#')), "{lines:?}");
         assert_eq!(lines[1], "# rm -rf /");
+    }
+
+    /// Runs the helpers and then `commands` with `sh`, ROOT empty; returns (status, stdout).
+    fn helpers_then(commands: &str) -> (bool, String) {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("set -eu\nROOT=\n{HELPERS}\n{commands}"))
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    #[test]
+    fn np_splice_changes_only_its_bytes_once_and_finds_them_when_the_column_moved() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("daemon.json");
+        let q = quote(&f.display().to_string());
+        let splice = format!(
+            "np_splice {q} 1 3 {} {}",
+            quote("\"a=1\""),
+            quote("\"a=2\"")
+        );
+        // At its column.
+        std::fs::write(&f, "[ \"a=1\", \"é\" ]\nsecond\n").unwrap();
+        let (ok, said) = helpers_then(&splice);
+        assert!(ok && said.contains("changed"), "{said}");
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "[ \"a=2\", \"é\" ]\nsecond\n"
+        );
+        // A second run changes nothing and says nothing.
+        assert_eq!(helpers_then(&splice), (true, String::new()));
+        // Elsewhere on the line, once (the node's line is longer than the bundle's copy).
+        std::fs::write(&f, "[ \"secret-longer\", \"a=1\" ]\n").unwrap();
+        assert!(helpers_then(&splice).0);
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "[ \"secret-longer\", \"a=2\" ]\n"
+        );
+        assert_eq!(helpers_then(&splice), (true, String::new()));
+        // Twice elsewhere, or not at all: it stops rather than guess.
+        for text in ["[  \"a=1\", \"a=1\" ]\n", "[ \"b=1\" ]\n"] {
+            std::fs::write(&f, text).unwrap();
+            assert!(!helpers_then(&splice).0, "{text}");
+            assert_eq!(std::fs::read_to_string(&f).unwrap(), text);
+        }
     }
 
     #[test]

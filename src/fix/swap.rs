@@ -20,3 +20,22 @@ pub fn remedy() -> Remedy {
         .push(format!("np_fstab_no_swap {}", rooted("/etc/fstab")));
     remedy
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn swap_goes_off_now_and_out_of_fstab() {
+        let r = super::remedy();
+        assert_eq!(
+            r.commands,
+            [
+                "if [ -z \"$ROOT\" ]; then",
+                "  swapoff -a",
+                "  echo 'node-preflight fix: ran swapoff -a'",
+                "fi",
+                "np_fstab_no_swap \"$ROOT\"/etc/fstab",
+            ]
+        );
+        assert!(r.live.is_empty());
+    }
+}

@@ -49,7 +49,7 @@ pub fn remedy(ctx: &Ctx, key: &str, value: &str) -> Result<Remedy, String> {
             "{}:{line} is applied after {DROP_IN}: set {key} = {value} on that line.",
             prov.source
         ));
-        remedy.commands.extend(file.commands());
+        remedy.commands.extend(ctx.commands(&file)?);
     } else {
         remedy.notes.push(format!(
             "Set {key} = {value} in {DROP_IN}, which sorts after the other sysctl.d files and wins at boot."
@@ -81,6 +81,54 @@ fn applies_after_drop_in(source: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::fix::testing::{host, run};
+    use crate::rules::Fix;
+
+    fn fix() -> Fix {
+        Fix::Sysctl {
+            key: "net.ipv4.ip_forward".into(),
+            value: "1".into(),
+        }
+    }
+
+    fn remedy_on(files: &[(&str, &str)]) -> Result<Remedy, String> {
+        let h = host(files);
+        run(&h, &[fix()], &[], |ctx| {
+            remedy(ctx, "net.ipv4.ip_forward", "1")
+        })
+    }
+
+    #[test]
+    fn an_unset_or_reset_key_goes_into_the_drop_in_that_sorts_last() {
+        for files in [
+            &[][..],
+            &[("/etc/sysctl.d/60-k8s.conf", "net.ipv4.ip_forward = 0\n")][..],
+        ] {
+            let r = remedy_on(files).unwrap();
+            assert_eq!(
+                r.commands,
+                ["np_sysctl_set \"$ROOT\"/etc/sysctl.d/zz-node-preflight.conf net.ipv4.ip_forward 1"]
+            );
+            assert_eq!(r.live, ["sysctl --system"]);
+        }
+    }
+
+    #[test]
+    fn a_deciding_line_applied_after_the_drop_in_is_changed_itself() {
+        let r = remedy_on(&[("/etc/sysctl.conf", "# x\nnet.ipv4.ip_forward=0\n")]).unwrap();
+        assert_eq!(
+            r.commands,
+            ["np_replace \"$ROOT\"/etc/sysctl.conf 2 net.ipv4.ip_forward=0 'net.ipv4.ip_forward = 1'"]
+        );
+    }
+
+    #[test]
+    fn a_key_that_persists_already_is_only_applied() {
+        let r = remedy_on(&[("/etc/sysctl.d/k8s.conf", "net.ipv4.ip_forward = 1\n")]).unwrap();
+        assert!(r.commands.is_empty(), "{r:?}");
+        assert_eq!(r.live, ["sysctl --system"]);
+    }
 
     #[test]
     fn the_drop_in_loses_only_to_sysctl_conf_and_later_names() {

@@ -179,6 +179,7 @@ pub enum Fix {
     Containerd(ContainerdSetting),
     Crio(CrioSetting),
     Kubelet(KubeletSetting),
+    Docker(DockerSetting),
     /// Turn swap off (live only) and comment out the swap lines of /etc/fstab.
     Swap,
 }
@@ -202,7 +203,20 @@ pub enum KubeletSetting {
     CgroupDriver,
 }
 
-pub const FIX_KINDS: &[&str] = &["module", "sysctl", "containerd", "crio", "kubelet", "swap"];
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DockerSetting {
+    CgroupDriver,
+}
+
+pub const FIX_KINDS: &[&str] = &[
+    "module",
+    "sysctl",
+    "containerd",
+    "crio",
+    "kubelet",
+    "docker",
+    "swap",
+];
 
 impl Fix {
     /// The facts the remedy reads to find the file and line to change.
@@ -244,6 +258,13 @@ impl Fix {
                     "cgroup.recommended_driver".into(),
                 ]
             }
+            Fix::Docker(DockerSetting::CgroupDriver) => [
+                "docker.cgroup_driver",
+                "cri_dockerd.installed",
+                "cgroup.recommended_driver",
+            ]
+            .map(str::to_string)
+            .to_vec(),
             Fix::Swap => vec![],
         };
         names
@@ -268,7 +289,7 @@ impl RawFix {
         let allowed: &[&str] = match kind.as_str() {
             "module" => &["name"],
             "sysctl" => &["key", "value"],
-            "containerd" | "crio" | "kubelet" => &["setting"],
+            "containerd" | "crio" | "kubelet" | "docker" => &["setting"],
             "swap" => &[],
             other => {
                 return Err(format!(
@@ -345,6 +366,10 @@ impl RawFix {
             }),
             "kubelet" => Fix::Kubelet(match setting.as_str() {
                 "cgroup-driver" => KubeletSetting::CgroupDriver,
+                _ => return Err(bad_setting(&["cgroup-driver"])),
+            }),
+            "docker" => Fix::Docker(match setting.as_str() {
+                "cgroup-driver" => DockerSetting::CgroupDriver,
                 _ => return Err(bad_setting(&["cgroup-driver"])),
             }),
             _ => Fix::Swap,

@@ -719,3 +719,315 @@ fn damaged_or_foreign_input_is_refused() {
         .finish();
     assert_refused(&gzip(&unlisted), "is not listed in manifest.json");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Audit of issue #4: progress, every runtime's credentials, the fleet's formats, manifests that
+// lie.
+
+#[test]
+fn collect_shows_progress_on_a_terminal_only() {
+    // `script` (util-linux) gives the command a pseudo-terminal.
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("tty.tar.gz");
+    let command = format!(
+        "{} collect -o {} --root {} --only 'sysctl.*'",
+        env!("CARGO_BIN_EXE_node-preflight"),
+        bundle.display(),
+        fixture("sysctl-shadowed")
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(project_root())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script(1) runs: install Debian's bsdutils");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("Collecting what 6 checks read from root testdata/hosts/sysctl-shadowed"),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("Wrote {}: ", bundle.display())) && said.contains(" redactions, "),
+        "{said}"
+    );
+    assert!(bundle.is_file());
+    // Without a terminal: nothing (`collect` asserts it).
+    collect(
+        &dir.path().join("quiet.tar.gz"),
+        &["--root", &fixture("sysctl-shadowed")],
+    );
+}
+
+#[test]
+fn credentials_of_every_runtime_never_reach_the_bundle() {
+    // Where Docker, CRI-O, containerd and the kubelet's units keep credentials: the files the
+    // checks read are redacted; the credential stores they do not read stay out entirely.
+    let secrets = [
+        "docker-proxy-pw-S1",
+        "cri-docker-env-S2",
+        "kubelet-env-token-S3",
+        "crio-commented-S4",
+        "crio-authjson-S5",
+        "docker-config-auth-S6",
+        "containerd-hosts-token-S7",
+    ];
+    let host = HostBuilder::from_fixture("docker-bad")
+        .file(
+            "/etc/docker/daemon.json",
+            format!(
+                "{{\n  \"proxies\": {{ \"https-proxy\": \"http://ops:{}@proxy.example:3128\" }},\n  \"exec-opts\": [\"native.cgroupdriver=cgroupfs\"]\n}}\n",
+                secrets[0]
+            ),
+        )
+        .corpus_file("/usr/lib/systemd/system/cri-docker.service", "docker/cri-docker.service")
+        .file(
+            "/etc/systemd/system/cri-docker.service.d/proxy.conf",
+            format!("[Service]\nEnvironment=\"HTTPS_PROXY=https://svc:{}@proxy:8443\"\n", secrets[1]),
+        )
+        .file(
+            "/etc/systemd/system/kubelet.service.d/20-proxy.conf",
+            format!("[Service]\nEnvironment=\"HTTPS_PROXY=http://{}@proxy:3128\"\n", secrets[2]),
+        )
+        .file(
+            "/etc/crio/crio.conf.d/10-registry.conf",
+            format!("[crio.image]\nglobal_auth_file = \"/etc/containers/auth.json\"\n# password = \"{}\"\n", secrets[3]),
+        )
+        .file(
+            "/etc/containers/auth.json",
+            format!("{{\"auths\": {{\"r.example\": {{\"auth\": \"{}\"}}}}}}\n", secrets[4]),
+        )
+        .file(
+            "/root/.docker/config.json",
+            format!("{{\"auths\": {{\"https://index.docker.io/v1/\": {{\"auth\": \"{}\"}}}}}}\n", secrets[5]),
+        )
+        .file(
+            "/etc/containerd/certs.d/r.example/hosts.toml",
+            format!("[host.\"https://r.example\".header]\n  Authorization = \"Bearer {}\"\n", secrets[6]),
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("node.tar.gz");
+    collect(&bundle, &["--root", &host.root_arg()]);
+    let compressed = fs::read(&bundle).unwrap();
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_end(&mut raw)
+        .unwrap();
+    for secret in secrets {
+        for (what, bytes) in [("the raw tar", &raw), ("the .tar.gz", &compressed)] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} is in {what}"
+            );
+        }
+    }
+    let m = manifest_of(&bundle);
+    let redacted: Vec<String> = m["redactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{} {}",
+                r["file"].as_str().unwrap(),
+                r["line"],
+                r["key"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for expected in [
+        "/etc/docker/daemon.json:2 credentials in a URL (user:password@)",
+        "/etc/systemd/system/cri-docker.service.d/proxy.conf:2 credentials in a URL (user:password@)",
+        "/etc/crio/crio.conf.d/10-registry.conf:3 password (found outside the file's structure)",
+    ] {
+        assert!(redacted.iter().any(|r| r == expected), "{expected} not in {redacted:?}");
+    }
+    // The credential stores no check reads are not in the bundle at all (nor, on this host
+    // without a kubelet, the kubelet's drop-in).
+    let names: Vec<String> = entries_of(&bundle).into_iter().map(|(n, _)| n).collect();
+    for store in [
+        "root/etc/containers/auth.json",
+        "root/root/.docker/config.json",
+        "root/etc/containerd/certs.d/r.example/hosts.toml",
+    ] {
+        assert!(
+            !names.iter().any(|n| n == store),
+            "{store} is in the bundle"
+        );
+    }
+    // The verdicts are still those of the host.
+    let (_, live) = json_report(&["--root", &host.root_arg()]);
+    let (_, offline) = json_report(&["--bundle", bundle.to_str().unwrap()]);
+    assert_eq!(statuses(&live), statuses(&offline));
+}
+
+#[test]
+fn a_fleet_in_every_format_has_each_node_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = vec!["check".into(), "--bundle".into()];
+    for name in ["healthy-v2-systemd", "sysctl-shadowed", "docker-bad"] {
+        let b = dir.path().join(format!("{name}.tar.gz"));
+        collect(
+            &b,
+            &[
+                "--root",
+                &fixture(name),
+                "--skip",
+                crate::util::SOCKET_CHECKS,
+            ],
+        );
+        args.push(b.display().to_string());
+    }
+    let garbage = dir.path().join("garbage.tar.gz");
+    fs::write(&garbage, "not a bundle").unwrap();
+    args.push(garbage.display().to_string());
+    let with = |format: &str| {
+        let mut a = args.clone();
+        a.extend(["-o".to_string(), format.to_string()]);
+        let run = node_preflight(&a);
+        assert_eq!(run.code, 1, "{format}: {}", run.stderr);
+        run.stdout
+    };
+    let json: serde_json::Value = serde_json::from_str(&with("json")).unwrap();
+    let s = &json["summary"];
+    assert_eq!(
+        (
+            &s["nodes"],
+            &s["ready"],
+            &s["not_ready"],
+            &s["unreadable"],
+            &s["exit_code"]
+        ),
+        (&4.into(), &1.into(), &2.into(), &1.into(), &1.into()),
+        "{s}"
+    );
+    let failing: Vec<&str> = s["failing_checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        failing.contains(&"sysctl.ip-forward.persistent")
+            && failing.contains(&"docker.cgroup-driver"),
+        "{failing:?}"
+    );
+    let nodes = json["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 4);
+    assert!(nodes[3]["error"]
+        .as_str()
+        .unwrap()
+        .contains("not a gzip file"));
+    assert!(nodes[..3]
+        .iter()
+        .all(|n| n["report"]["schema"] == "node-preflight/report/v1"));
+
+    let junit = with("junit");
+    assert_valid_junit(&junit);
+    // One testsuite per node (and one for the unreadable bundle).
+    assert_eq!(junit.matches("<testsuite ").count(), 4, "{junit}");
+
+    let markdown = with("markdown");
+    assert!(
+        markdown.starts_with("# node-preflight: 4 nodes — 1 ready, 2 not ready, 1 unreadable\n"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| `docker.cgroup-driver` | 1 |"),
+        "{markdown}"
+    );
+
+    let table = with("table");
+    assert!(
+        table.contains("docker.cgroup-driver")
+            && table.contains("Fleet: 4 nodes, 1 ready, 2 not ready, 1 unreadable"),
+        "{table}"
+    );
+}
+
+#[test]
+fn manifests_that_lie_about_their_answers_are_refused_clearly() {
+    let good = good_entries();
+    let refused = |entries: Vec<(String, Vec<u8>)>, needle: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lying.tar.gz");
+        fs::write(&path, gzip(&RawTar::default().files(&entries).finish())).unwrap();
+        for command in ["check", "fix"] {
+            let run = node_preflight(&[command, "--bundle", path.to_str().unwrap()]);
+            assert_eq!(run.code, 2, "{command} {needle}: {}", run.stderr);
+            assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+            assert!(
+                run.stderr.contains(needle),
+                "{command}: {} lacks {needle:?}",
+                run.stderr
+            );
+            assert!(run.stderr.contains("lying.tar.gz"), "{}", run.stderr);
+        }
+    };
+    let first_read = |m: &serde_json::Value| {
+        m["accesses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|a| a["op"] == "read" && a.get("entry").is_some())
+            .unwrap()
+    };
+    refused(
+        with_manifest(&good, |m| {
+            let i = first_read(m);
+            m["accesses"][i]["entry"] = "root/not/there".into();
+        }),
+        "which is not in the archive",
+    );
+    refused(
+        with_manifest(&good, |m| {
+            let i = first_read(m);
+            m["accesses"][i]["op"] = "list".into();
+        }),
+        "is of the wrong kind",
+    );
+    refused(
+        with_manifest(&good, |m| {
+            let a = m["accesses"][0].clone();
+            m["accesses"].as_array_mut().unwrap().push(a);
+        }),
+        "twice",
+    );
+    refused(
+        with_manifest(&good, |m| m["target"]["role"] = "emperor".into()),
+        "the manifest's role \"emperor\" is not a known role",
+    );
+    refused(
+        with_manifest(&good, |m| {
+            m["target"]["kubernetes_version"] = "one.two".into()
+        }),
+        "the manifest's Kubernetes version",
+    );
+    refused(
+        with_manifest(&good, |m| m["runtime"]["runtime"] = "rkt".into()),
+        "the manifest's runtime \"rkt\" is not known",
+    );
+    refused(
+        with_manifest(&good, |m| m["checks"] = serde_json::json!(["site.unknown"])),
+        "checks this catalog does not have: site.unknown",
+    );
+    // A probe transcript that is not one, with a size and hash that match.
+    let garbage = b"{\"socket\": 7}".to_vec();
+    let mut entries = with_manifest(&good, |m| {
+        m["accesses"].as_array_mut().unwrap().push(
+            serde_json::json!({"op": "probe_cri", "path": "/x.sock", "entry": "probes/cri-9.json"}),
+        );
+        let hex: String = Sha256::digest(&garbage)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        m["files"].as_array_mut().unwrap().push(
+            serde_json::json!({"entry": "probes/cri-9.json", "size": garbage.len(), "sha256": hex}),
+        );
+    });
+    entries.push(("probes/cri-9.json".into(), garbage.clone()));
+    refused(
+        entries,
+        "probe transcript \"probes/cri-9.json\" is malformed",
+    );
+}
