@@ -248,6 +248,15 @@ impl FsHost {
                 ErrorReason::NotAFile(kind_name(&meta)),
             ));
         }
+        // As for a whole read: a regular file that says it is too large is refused unread.
+        if meta.len() > MAX_FILE_SIZE {
+            return Err(HostError::new(
+                path,
+                ErrorReason::TooLarge {
+                    limit: MAX_FILE_SIZE,
+                },
+            ));
+        }
         let mut reader = io::BufReader::with_capacity(STREAM_BUFFER, file.take(MAX_FILE_SIZE + 1));
         let mut line = Vec::new();
         let mut number = 1u32;
