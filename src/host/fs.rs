@@ -373,6 +373,11 @@ impl Host for FsHost {
 
     fn read_link(&self, path: &str) -> Result<String, HostError> {
         let result = (|| {
+            if self.live {
+                return fs::read_link(path)
+                    .map(|t| t.to_string_lossy().into_owned())
+                    .map_err(|e| io_error(path, &e));
+            }
             // Resolve the parent, not the link itself.
             let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
             let parent = if parent.is_empty() { "/" } else { parent };
