@@ -5,10 +5,9 @@
 //! system-validators' own (`validators/types_unix.go`), with their aliases.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Read};
+use std::io::Read;
 
 use flate2::read::GzDecoder;
-use procfs_core::{ConfigSetting, FromBufRead, KernelConfig};
 
 use crate::host::{Host, HostError, MAX_FILE_SIZE};
 
@@ -96,11 +95,12 @@ pub fn candidate_paths(release: &str) -> Vec<String> {
     ]
 }
 
-/// A parsed kernel config and the file it came from.
+/// The options of a kernel config that a run asked about, and the file it came from.
 #[derive(Debug)]
 pub struct LoadedConfig {
     pub path: String,
-    options: HashMap<String, ConfigSetting>,
+    /// By name without the `CONFIG_` prefix; an option the file does not set is absent.
+    options: HashMap<String, Setting>,
 }
 
 /// How an option is set: `y`, `m`, `n` or another value.
@@ -126,15 +126,10 @@ impl Setting {
 }
 
 impl LoadedConfig {
-    /// The setting of `NAME` (without the `CONFIG_` prefix).
+    /// The setting of `NAME` (without the `CONFIG_` prefix). Only the names given to
+    /// [`load`] (and those of the requirement lists) were kept.
     pub fn get(&self, name: &str) -> Option<Setting> {
-        self.options
-            .get(&format!("CONFIG_{name}"))
-            .map(|s| match s {
-                ConfigSetting::Yes => Setting::BuiltIn,
-                ConfigSetting::Module => Setting::Module,
-                ConfigSetting::Value(v) => Setting::Other(v.clone()),
-            })
+        self.options.get(name).cloned()
     }
 
     /// The requirements that are neither `=y` nor `=m` under any of their names, as
@@ -152,9 +147,24 @@ impl LoadedConfig {
     }
 }
 
-/// Finds and parses the kernel config. `Err` says why none could be used, naming every path
-/// tried and every error met on the way.
-pub fn load(host: &dyn Host, release: &str) -> Result<LoadedConfig, String> {
+/// Every option name a requirement list names, aliases included.
+fn listed_names() -> impl Iterator<Item = &'static str> {
+    [REQUIRED, REQUIRED_CGROUP_V1, REQUIRED_CGROUP_V2, OPTIONAL]
+        .into_iter()
+        .flatten()
+        .flat_map(|r| std::iter::once(r.name).chain(r.aliases.iter().copied()))
+}
+
+/// Finds and parses the kernel config, keeping the options named in `wanted` (without the
+/// `CONFIG_` prefix) and those of the requirement lists. `Err` says why none could be used,
+/// naming every path tried and every error met on the way.
+pub fn load(host: &dyn Host, release: &str, wanted: &[&str]) -> Result<LoadedConfig, String> {
+    let mut names: Vec<&str> = wanted.to_vec();
+    for name in listed_names() {
+        names.push(name);
+    }
+    names.sort_unstable();
+    names.dedup();
     let mut problems: Vec<String> = Vec::new();
     let paths = candidate_paths(release);
     for path in &paths {
@@ -166,7 +176,7 @@ pub fn load(host: &dyn Host, release: &str) -> Result<LoadedConfig, String> {
                 continue;
             }
         };
-        match parse(path, &bytes) {
+        match parse(path, &bytes, &names) {
             Ok(options) => {
                 return Ok(LoadedConfig {
                     path: path.clone(),
@@ -183,10 +193,25 @@ pub fn load(host: &dyn Host, release: &str) -> Result<LoadedConfig, String> {
     Err(reason)
 }
 
-fn parse(path: &str, bytes: &[u8]) -> Result<HashMap<String, ConfigSetting>, HostError> {
+/// Parses `CONFIG_NAME=value` lines (`# CONFIG_X is not set` and other comments skipped),
+/// keeping the names in `wanted` (sorted).
+///
+/// By hand rather than procfs-core's `KernelConfig`, which allocates a line and a map entry
+/// for each of the ~3,000 options of a distribution kernel to answer the ~40 a run asks:
+/// that was half of a whole live check's instructions. The format is the same `name=value`
+/// split at the first `=`, `y` and `m` recognised, any other value kept as written.
+fn parse(path: &str, bytes: &[u8], wanted: &[&str]) -> Result<HashMap<String, Setting>, HostError> {
     let invalid = |why: String| HostError::new(path, crate::host::ErrorReason::Io(why));
-    let text: Vec<u8> = if path.ends_with(".gz") {
-        let mut out = Vec::new();
+    let decompressed;
+    let bytes = if path.ends_with(".gz") {
+        // gzip's trailer says the decompressed size (modulo 4 GiB): allocate once.
+        let said = bytes
+            .len()
+            .checked_sub(4)
+            .and_then(|at| bytes.get(at..))
+            .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
+            .map_or(0, u32::from_le_bytes);
+        let mut out = Vec::with_capacity((u64::from(said).min(MAX_FILE_SIZE) + 1) as usize);
         GzDecoder::new(bytes)
             .take(MAX_FILE_SIZE + 1)
             .read_to_end(&mut out)
@@ -196,13 +221,32 @@ fn parse(path: &str, bytes: &[u8]) -> Result<HashMap<String, ConfigSetting>, Hos
                 "decompresses to more than {MAX_FILE_SIZE} bytes"
             )));
         }
-        out
+        decompressed = out;
+        decompressed.as_slice()
     } else {
-        bytes.to_vec()
+        bytes
     };
-    let config = KernelConfig::from_buf_read(BufReader::new(text.as_slice()))
-        .map_err(|e| invalid(format!("cannot parse kernel config: {e}")))?;
-    Ok(config.0)
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| invalid(format!("cannot parse kernel config: not UTF-8 text ({e})")))?;
+    let mut options = HashMap::new();
+    for line in text.lines() {
+        let Some((name, value)) = line
+            .strip_prefix("CONFIG_")
+            .and_then(|rest| rest.split_once('='))
+        else {
+            continue;
+        };
+        if wanted.binary_search(&name).is_err() {
+            continue;
+        }
+        let setting = match value {
+            "y" => Setting::BuiltIn,
+            "m" => Setting::Module,
+            other => Setting::Other(other.to_string()),
+        };
+        options.insert(name.to_string(), setting);
+    }
+    Ok(options)
 }
 
 #[cfg(test)]
@@ -210,10 +254,35 @@ mod tests {
     use super::*;
 
     fn config(text: &str) -> LoadedConfig {
+        let mut names: Vec<&str> = listed_names().chain(["LOCALVERSION", "HZ"]).collect();
+        names.sort_unstable();
         LoadedConfig {
             path: "test".into(),
-            options: parse("test", text.as_bytes()).unwrap(),
+            options: parse("test", text.as_bytes(), &names).unwrap(),
         }
+    }
+
+    #[test]
+    fn values_are_kept_as_written_and_unasked_options_dropped() {
+        let c = config(
+            "#\n# Automatically generated file\nCONFIG_LOCALVERSION=\"-fc\"\nCONFIG_HZ=250\n\
+             CONFIG_SECCOMP=y\nCONFIG_SOMETHING_ELSE=y\nCONFIG_OVERLAY_FS=m\n",
+        );
+        assert_eq!(
+            c.get("LOCALVERSION"),
+            Some(Setting::Other("\"-fc\"".into()))
+        );
+        assert_eq!(c.get("HZ"), Some(Setting::Other("250".into())));
+        assert_eq!(c.get("SECCOMP"), Some(Setting::BuiltIn));
+        assert_eq!(c.get("OVERLAY_FS"), Some(Setting::Module));
+        assert_eq!(c.get("SOMETHING_ELSE"), None);
+        assert_eq!(c.get("NET_NS"), None);
+    }
+
+    #[test]
+    fn a_config_that_is_not_text_is_an_error() {
+        let err = parse("/boot/config-x", b"CONFIG_A=y\n\xff\xfe\n", &["A"]).unwrap_err();
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
     }
 
     #[test]
@@ -228,7 +297,7 @@ mod tests {
 
     #[test]
     fn garbage_gzip_is_an_error_not_a_panic() {
-        let err = parse("/proc/config.gz", b"not gzip").unwrap_err();
+        let err = parse("/proc/config.gz", b"not gzip", &[]).unwrap_err();
         assert!(err.to_string().contains("not a valid gzip file"), "{err}");
     }
 }

@@ -56,9 +56,18 @@ pub fn gather(host: &dyn Host, request: &FactRequest) -> FactSet {
         },
     );
 
+    let options: Vec<&str> = request.params("kconfig.").collect();
+    // The options the kernel config is asked about: those facts, and the symbols that tell
+    // whether a module is built in.
+    let config_names: Vec<&str> = options
+        .iter()
+        .copied()
+        .chain(MODULE_EVIDENCE.iter().map(|(_, symbol, _)| *symbol))
+        .collect();
     let config = LazyConfig {
         host,
         release: release.as_deref().map_err(Clone::clone),
+        wanted: &config_names,
         cell: OnceCell::new(),
     };
 
@@ -118,7 +127,6 @@ pub fn gather(host: &dyn Host, request: &FactRequest) -> FactSet {
         facts.insert(format!("module.{name}.available"), available);
     }
 
-    let options: Vec<&str> = request.params("kconfig.").collect();
     let wants_lists = CONFIG_LISTS.iter().any(|n| request.contains(n))
         || request.contains("kernel.config.missing_required");
     if options.is_empty() && !wants_lists {
@@ -163,13 +171,15 @@ pub fn gather(host: &dyn Host, request: &FactRequest) -> FactSet {
 struct LazyConfig<'a> {
     host: &'a dyn Host,
     release: Result<&'a str, String>,
+    /// The options kept beside the requirement lists': `kconfig.<NAME>` facts, module symbols.
+    wanted: &'a [&'a str],
     cell: OnceCell<Result<LoadedConfig, String>>,
 }
 
 impl LazyConfig<'_> {
     fn get(&self) -> &Result<LoadedConfig, String> {
         self.cell.get_or_init(|| match &self.release {
-            Ok(release) => kconfig::load(self.host, release),
+            Ok(release) => kconfig::load(self.host, release, self.wanted),
             Err(e) => Err(format!("cannot look for the kernel config: {e}")),
         })
     }
