@@ -122,31 +122,21 @@ fn read_mounts(host: &dyn Host) -> Result<(&'static str, Vec<Mount>), String> {
     // A busy node has tens of thousands of container mounts and the mode needs only the
     // few under /sys/fs/cgroup: the file is streamed a line at a time, and only those lines
     // are unescaped and kept.
-    let mut mounts = Vec::new();
-    let mut each = |number: u32, line: &[u8]| {
-        if let Some(mount) = parse_kept(Format::Mounts, number, line) {
-            mounts.push(mount);
+    for (path, format) in [
+        (PROC_MOUNTS, Format::Mounts),
+        (MOUNTINFO, Format::Mountinfo),
+    ] {
+        let mut mounts = Vec::new();
+        let mut each = |number: u32, line: &[u8]| {
+            mounts.extend(parse_kept(format, number, line));
+        };
+        match host.read_lines(path, &mut each) {
+            Ok(()) => return Ok((path, mounts)),
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => return Err(e.to_string()),
         }
-    };
-    match host.read_lines(PROC_MOUNTS, &mut each) {
-        Ok(()) => Ok((PROC_MOUNTS, mounts)),
-        Err(e) if e.is_not_found() => {
-            let mut mounts = Vec::new();
-            let mut each = |number: u32, line: &[u8]| {
-                if let Some(mount) = parse_kept(Format::Mountinfo, number, line) {
-                    mounts.push(mount);
-                }
-            };
-            match host.read_lines(MOUNTINFO, &mut each) {
-                Ok(()) => Ok((MOUNTINFO, mounts)),
-                Err(e2) if e2.is_not_found() => {
-                    Err(format!("neither {PROC_MOUNTS} nor {MOUNTINFO} exists"))
-                }
-                Err(e2) => Err(e2.to_string()),
-            }
-        }
-        Err(e) => Err(e.to_string()),
     }
+    Err(format!("neither {PROC_MOUNTS} nor {MOUNTINFO} exists"))
 }
 
 /// A line's mount, when its raw (escaped) mount point may be /sys/fs/cgroup or under it:

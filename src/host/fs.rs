@@ -196,7 +196,10 @@ impl FsHost {
         p
     }
 
-    fn read_file(&self, path: &str) -> Result<Vec<u8>, HostError> {
+    /// Opens a regular file to read, refusing anything else and a file that says it is
+    /// larger than [`MAX_FILE_SIZE`] before a byte is read; with the size it says. Files of
+    /// /proc and /sys say 0: the callers bound what they read of those.
+    fn open_regular(&self, path: &str) -> Result<(File, u64), HostError> {
         // O_NONBLOCK so that a FIFO planted where a file should be cannot block the open;
         // the file type is checked on the opened descriptor, so nothing can swap it after.
         let file = File::from(self.open(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK)?);
@@ -207,27 +210,20 @@ impl FsHost {
                 ErrorReason::NotAFile(kind_name(&meta)),
             ));
         }
-        // A regular file says its size: refuse a large one before reading a byte. Files of
-        // /proc and /sys say 0 and are bounded by `take` below instead.
         if meta.len() > MAX_FILE_SIZE {
-            return Err(HostError::new(
-                path,
-                ErrorReason::TooLarge {
-                    limit: MAX_FILE_SIZE,
-                },
-            ));
+            return Err(too_large(path));
         }
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        Ok((file, meta.len()))
+    }
+
+    fn read_file(&self, path: &str) -> Result<Vec<u8>, HostError> {
+        let (file, said) = self.open_regular(path)?;
+        let mut bytes = Vec::with_capacity(said as usize);
         file.take(MAX_FILE_SIZE + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| io_error(path, &e))?;
         if bytes.len() as u64 > MAX_FILE_SIZE {
-            return Err(HostError::new(
-                path,
-                ErrorReason::TooLarge {
-                    limit: MAX_FILE_SIZE,
-                },
-            ));
+            return Err(too_large(path));
         }
         Ok(bytes)
     }
@@ -240,23 +236,7 @@ impl FsHost {
         each: &mut dyn FnMut(u32, &[u8]),
         mut keep: Option<&mut Vec<u8>>,
     ) -> Result<(), HostError> {
-        let file = File::from(self.open(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK)?);
-        let meta = file.metadata().map_err(|e| io_error(path, &e))?;
-        if !meta.is_file() {
-            return Err(HostError::new(
-                path,
-                ErrorReason::NotAFile(kind_name(&meta)),
-            ));
-        }
-        // As for a whole read: a regular file that says it is too large is refused unread.
-        if meta.len() > MAX_FILE_SIZE {
-            return Err(HostError::new(
-                path,
-                ErrorReason::TooLarge {
-                    limit: MAX_FILE_SIZE,
-                },
-            ));
-        }
+        let (file, _) = self.open_regular(path)?;
         let mut reader = io::BufReader::with_capacity(STREAM_BUFFER, file.take(MAX_FILE_SIZE + 1));
         let mut line = Vec::new();
         let mut number = 1u32;
@@ -270,12 +250,7 @@ impl FsHost {
             }
             total += n as u64;
             if total > MAX_FILE_SIZE {
-                return Err(HostError::new(
-                    path,
-                    ErrorReason::TooLarge {
-                        limit: MAX_FILE_SIZE,
-                    },
-                ));
+                return Err(too_large(path));
             }
             if let Some(kept) = keep.as_deref_mut() {
                 kept.extend_from_slice(&line);
@@ -486,6 +461,15 @@ fn kind_name(meta: &Metadata) -> &'static str {
     } else {
         "special file"
     }
+}
+
+fn too_large(path: &str) -> HostError {
+    HostError::new(
+        path,
+        ErrorReason::TooLarge {
+            limit: MAX_FILE_SIZE,
+        },
+    )
 }
 
 fn errno(path: &str, err: Errno) -> HostError {
