@@ -5,6 +5,7 @@
 //! sysctl.d files, merged as systemd-sysctl and `sysctl --system` do, with the file and line
 //! that decide the value).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use globset::Glob;
@@ -46,10 +47,12 @@ pub fn gather(host: &dyn Host, request: &FactRequest) -> FactSet {
     let persisted: BTreeSet<&str> = request.params(PERSISTED_PREFIX).collect();
     if !persisted.is_empty() {
         let files = confdirs::merge_with_legacy(host, SYSCTL_DIRS, SYSCTL_CONF);
+        // Every file is parsed once, whatever the number of keys asked about.
+        let lines = assignment_lines(&files);
         for key in persisted {
             facts.insert(
                 format!("{PERSISTED_PREFIX}{key}"),
-                persisted_value(&files, key),
+                persisted_value(&files, &lines, key),
             );
         }
     }
@@ -67,6 +70,34 @@ fn runtime_value(host: &dyn Host, key: &str) -> Fact {
     }
 }
 
+/// One `key = value` line of the files, in the order they apply.
+struct AssignmentLine<'a> {
+    path: &'a str,
+    line: u32,
+    /// The key as sysctl reads it (dotted), which may be a glob.
+    key: Cow<'a, str>,
+    /// The value as written.
+    value: &'a str,
+}
+
+fn assignment_lines(files: &confdirs::MergedDirs) -> Vec<AssignmentLine<'_>> {
+    let mut lines = Vec::new();
+    for file in &files.files {
+        let Ok(text) = &file.text else { continue };
+        for (line, content) in content_lines(text) {
+            if let Some((key, value)) = parse_assignment(content) {
+                lines.push(AssignmentLine {
+                    path: &file.path,
+                    line,
+                    key,
+                    value,
+                });
+            }
+        }
+    }
+    lines
+}
+
 /// One assignment of a key in a file.
 struct Assignment<'a> {
     path: &'a str,
@@ -74,28 +105,21 @@ struct Assignment<'a> {
     value: String,
 }
 
-fn persisted_value(files: &confdirs::MergedDirs, key: &str) -> Fact {
+fn persisted_value(files: &confdirs::MergedDirs, lines: &[AssignmentLine<'_>], key: &str) -> Fact {
     if let Some(err) = files.first_error() {
         return Fact::unknown(format!(
             "cannot tell the value after a reboot: {err} (any file could set {key})"
         ));
     }
-    let mut assignments = Vec::new();
-    for file in &files.files {
-        let Ok(text) = &file.text else { continue };
-        for (line, content) in content_lines(text) {
-            let Some((file_key, value)) = parse_assignment(content) else {
-                continue;
-            };
-            if key_matches(&file_key, key) {
-                assignments.push(Assignment {
-                    path: &file.path,
-                    line,
-                    value,
-                });
-            }
-        }
-    }
+    let assignments: Vec<Assignment<'_>> = lines
+        .iter()
+        .filter(|l| key_matches(&l.key, key))
+        .map(|l| Assignment {
+            path: l.path,
+            line: l.line,
+            value: normalise(l.value),
+        })
+        .collect();
     let Some(last) = assignments.last() else {
         let searched = format!(
             "no file in {} or {SYSCTL_CONF} sets it",
@@ -126,29 +150,31 @@ fn persisted_value(files: &confdirs::MergedDirs, key: &str) -> Fact {
 }
 
 /// `key = value`; a leading `-` (ignore errors) is dropped and `/` separators become dots.
-fn parse_assignment(line: &str) -> Option<(String, String)> {
+/// The value is returned as written (see [`normalise`]).
+fn parse_assignment(line: &str) -> Option<(Cow<'_, str>, &str)> {
     let (key, value) = line.split_once('=')?;
     let key = key.trim().trim_start_matches('-').trim();
     if key.is_empty() {
         return None;
     }
-    Some((normalise_key(key), normalise(value)))
+    Some((normalise_key(key), value))
 }
 
 /// sysctl.d(5): a key whose first separator is `/` uses `/` throughout, and dots in it are
 /// part of names (`net/ipv4/conf/eth0.100/rp_filter`): swap the two.
-fn normalise_key(key: &str) -> String {
+fn normalise_key(key: &str) -> Cow<'_, str> {
     let first_sep = key.find(['.', '/']);
     match first_sep.map(|i| &key[i..i + 1]) {
-        Some("/") => key
-            .chars()
-            .map(|c| match c {
-                '/' => '.',
-                '.' => '/',
-                c => c,
-            })
-            .collect(),
-        _ => key.to_string(),
+        Some("/") => Cow::Owned(
+            key.chars()
+                .map(|c| match c {
+                    '/' => '.',
+                    '.' => '/',
+                    c => c,
+                })
+                .collect(),
+        ),
+        _ => Cow::Borrowed(key),
     }
 }
 
@@ -184,15 +210,16 @@ mod tests {
 
     #[test]
     fn assignments_parse_like_sysctl() {
+        let parse = |line| parse_assignment(line).map(|(k, v)| (k.into_owned(), normalise(v)));
         assert_eq!(
-            parse_assignment("-net.ipv4.ip_forward=1"),
+            parse("-net.ipv4.ip_forward=1"),
             Some(("net.ipv4.ip_forward".into(), "1".into()))
         );
         assert_eq!(
-            parse_assignment("net.ipv4.ping_group_range = 0   2147483647"),
+            parse("net.ipv4.ping_group_range = 0   2147483647"),
             Some(("net.ipv4.ping_group_range".into(), "0 2147483647".into()))
         );
-        assert_eq!(parse_assignment("-net.core.default_qdisc"), None);
+        assert_eq!(parse("-net.core.default_qdisc"), None);
     }
 
     #[test]
