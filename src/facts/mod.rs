@@ -395,7 +395,13 @@ fn in_parallel<G: Sync>(groups: &[G], run: impl Fn(&G) -> FactSet + Sync) -> Fac
     // Asked once per process: std reads the process's cgroup CPU limit to answer.
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
-    let threads = cores.min(groups.len());
+    // Inside a rayon worker (many bundles checked at once) every core already has a host of
+    // its own: spawning threads per host would only leave the worker waiting on the join.
+    let threads = if rayon::current_thread_index().is_some() {
+        1
+    } else {
+        cores.min(groups.len())
+    };
     std::thread::scope(|scope| {
         let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
         let mut facts = work();
