@@ -115,6 +115,7 @@ pub fn render(nodes: &[NodeReport], format: crate::cli::Format) -> String {
         Format::Json => render_json(nodes),
         Format::Junit => render_junit(nodes),
         Format::Markdown => render_markdown(nodes),
+        Format::Prometheus => super::prometheus::render_fleet(nodes),
     }
 }
 
