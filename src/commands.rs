@@ -91,24 +91,31 @@ fn replace(path: &Path, text: &str) -> anyhow::Result<()> {
     let temp = path.with_file_name(temp_name);
     // create_new: never through a link planted at the temporary name, never over a file
     // this run did not create.
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&temp)
         .with_context(|| format!("cannot create {}", temp.display()))?;
-    let written = (|| {
-        if let Ok(old) = std::fs::metadata(path) {
-            file.set_permissions(old.permissions())?;
-        }
-        file.write_all(text.as_bytes())?;
-        // On the disk before the rename is, or a crash could leave an empty file behind.
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if written.is_err() {
+    if let Err(e) = fill_and_rename(file, &temp, path, text) {
         let _ = std::fs::remove_file(&temp);
+        return Err(e.into());
     }
-    Ok(written?)
+    Ok(())
+}
+
+fn fill_and_rename(
+    mut file: std::fs::File,
+    temp: &Path,
+    path: &Path,
+    text: &str,
+) -> std::io::Result<()> {
+    if let Ok(old) = std::fs::metadata(path) {
+        file.set_permissions(old.permissions())?;
+    }
+    file.write_all(text.as_bytes())?;
+    // On the disk before the rename is, or a crash could leave an empty file behind.
+    file.sync_all()?;
+    std::fs::rename(temp, path)
 }
 
 /// The report of a check run on a host.

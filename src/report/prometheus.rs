@@ -32,6 +32,7 @@
 //! cannot drive a terminal, and the format's own escapes (backslash, double quote, newline)
 //! keep every value inside its quotes and every sample on its line.
 
+use std::collections::HashSet;
 use std::fmt::Write;
 
 use super::fleet::NodeReport;
@@ -59,19 +60,18 @@ pub fn render(report: &Report) -> String {
 /// `node` and `bundle` labels.
 pub fn render_fleet(nodes: &[NodeReport]) -> String {
     let mut families = Families::new();
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
     for node in nodes {
         let bundle = printable(&node.bundle, false);
         // A bundle named twice is one node; written twice its series would be duplicates,
         // which a scrape rejects whole.
-        if seen.contains(&bundle) {
+        if !seen.insert(bundle.clone()) {
             continue;
         }
-        seen.push(bundle.clone());
         let labels = [("node", node.label()), ("bundle", bundle)];
         families
             .bundle_readable
-            .sample(&labels, &[], u64::from(node.report.is_ok()));
+            .sample(&labels, u64::from(node.report.is_ok()));
         if let Ok(report) = &node.report {
             families.add_report(&labels, report);
         }
@@ -80,7 +80,8 @@ pub fn render_fleet(nodes: &[NodeReport]) -> String {
 }
 
 /// Label name and value pairs.
-type Labels = [(&'static str, String)];
+type Labels = [Label];
+type Label = (&'static str, String);
 
 /// A metric family: a gauge's name, its help, and its samples, written together.
 struct Family {
@@ -99,10 +100,10 @@ impl Family {
         }
     }
 
-    /// Adds `name{node labels, labels} value`.
-    fn sample(&mut self, node: &Labels, labels: &Labels, value: u64) {
+    /// Adds `name{labels} value`.
+    fn sample<'a>(&mut self, labels: impl IntoIterator<Item = &'a Label>, value: u64) {
         self.samples.push_str(self.name);
-        let mut pairs = node.iter().chain(labels).peekable();
+        let mut pairs = labels.into_iter().peekable();
         if pairs.peek().is_some() {
             self.samples.push('{');
             for (i, (name, value)) in pairs.enumerate() {
@@ -175,27 +176,25 @@ impl Families {
     /// Adds one report's series, each with the node's labels first.
     fn add_report(&mut self, node: &Labels, report: &Report) {
         let host = &report.host;
-        let known = |v: &Option<String>| v.clone().unwrap_or_default();
-        self.info.sample(
-            node,
-            &[
-                ("version", report.tool.version.to_string()),
-                (
-                    "kubernetes_version",
-                    report.target.kubernetes_version.clone(),
-                ),
-                ("role", report.target.role.clone()),
-                ("fail_on", report.target.fail_on.to_string()),
-                ("hostname", known(&host.hostname)),
-                ("os", known(&host.os)),
-                ("kernel", known(&host.kernel)),
-                ("cgroup_mode", known(&host.cgroup_mode)),
-                ("source", host.source.clone()),
-            ],
-            1,
-        );
+        // An empty label value is, to Prometheus, no label: what could not be read.
+        let or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
+        let info = [
+            ("version", report.tool.version.to_string()),
+            (
+                "kubernetes_version",
+                report.target.kubernetes_version.clone(),
+            ),
+            ("role", report.target.role.clone()),
+            ("fail_on", report.target.fail_on.to_string()),
+            ("hostname", or_empty(&host.hostname)),
+            ("os", or_empty(&host.os)),
+            ("kernel", or_empty(&host.kernel)),
+            ("cgroup_mode", or_empty(&host.cgroup_mode)),
+            ("source", host.source.clone()),
+        ];
+        self.info.sample(node.iter().chain(&info), 1);
         self.ready
-            .sample(node, &[], u64::from(report.summary.exit_code == 0));
+            .sample(node, u64::from(report.summary.exit_code == 0));
 
         let s = &report.summary;
         for (status, count) in [
@@ -205,11 +204,9 @@ impl Families {
             (Status::Skip, s.skip),
             (Status::Error, s.error),
         ] {
-            self.checks.sample(
-                node,
-                &[("status", status.as_str().to_string())],
-                count as u64,
-            );
+            let status = ("status", status.as_str().to_string());
+            self.checks
+                .sample(node.iter().chain([&status]), count as u64);
         }
         let fail_on = report.target.fail_on;
         let hidden = report
@@ -217,7 +214,7 @@ impl Families {
             .iter()
             .filter(|c| c.ignored && fails_at(c.status, fail_on))
             .count();
-        self.ignored_checks_failing.sample(node, &[], hidden as u64);
+        self.ignored_checks_failing.sample(node, hidden as u64);
 
         for c in &report.checks {
             let check = [
@@ -227,18 +224,15 @@ impl Families {
             ];
             let ignored = ("ignored", c.ignored.to_string());
             for status in STATUSES {
-                let labels = [
-                    check[0].clone(),
-                    check[1].clone(),
-                    check[2].clone(),
-                    ignored.clone(),
-                    ("status", status.as_str().to_string()),
-                ];
+                let label = ("status", status.as_str().to_string());
+                let labels = node.iter().chain(&check).chain([&ignored, &label]);
                 self.check_status
-                    .sample(node, &labels, u64::from(c.status == status));
+                    .sample(labels, u64::from(c.status == status));
             }
-            self.check_blocking
-                .sample(node, &check, u64::from(counts_against(c, fail_on)));
+            self.check_blocking.sample(
+                node.iter().chain(&check),
+                u64::from(counts_against(c, fail_on)),
+            );
         }
     }
 
@@ -300,8 +294,8 @@ mod tests {
     #[test]
     fn a_sample_without_labels_has_no_braces() {
         let mut f = Family::new("m", "help");
-        f.sample(&[], &[], 1);
-        f.sample(&[("node", "n\"1".into())], &[("a", "b".into())], 0);
+        f.sample(&[], 1);
+        f.sample(&[("node", "n\"1".into()), ("a", "b".into())], 0);
         let mut out = String::new();
         f.write_to(&mut out);
         assert_eq!(
