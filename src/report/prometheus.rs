@@ -18,13 +18,13 @@
 //!   (tool version, target, host) summarise the run.
 //!
 //! A fleet (`check --bundle A B ...`) is one exposition: every series carries `node` (the
-//! host name, else the bundle's file name) and `bundle` (the path given; the fixture hosts
-//! all call themselves `node-1`, so only the path tells nodes apart), each family's series
-//! stay together, and `node_preflight_bundle_readable` shows a bundle that could not be read.
+//! host name, else the bundle's file name) and `bundle` (the path given: nodes cloned from
+//! one image, or two bundles of one node, share a host name), each family's series stay
+//! together, and `node_preflight_bundle_readable` shows a bundle that could not be read.
 //!
 //! No timestamp: a report is a pure function of the results, and node_exporter already
 //! exports the file's modification time (`node_textfile_mtime_seconds`). No durations either:
-//! they change on every run and nobody alerts on microseconds of rule evaluation.
+//! they change on every run and say nothing about the node.
 //!
 //! Label values come from the host (its hostname, OS name, kernel), the command line (paths)
 //! and `--checks` files (categories). Control and bidirectional formatting characters are

@@ -604,7 +604,12 @@ fn a_textfile_collector_reading_at_any_moment_sees_a_whole_exposition() {
             let mut reads = 0;
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 let seen = std::fs::read_to_string(&out).unwrap();
-                assert_eq!(seen.len(), whole.len(), "a reader saw part of the file");
+                assert!(
+                    seen == whole,
+                    "a reader saw {} bytes of the {}-byte exposition",
+                    seen.len(),
+                    whole.len()
+                );
                 reads += 1;
             }
             reads
