@@ -338,6 +338,8 @@ pub enum Format {
     Json,
     Junit,
     Markdown,
+    // The text exposition format, for node_exporter's textfile collector.
+    Prometheus,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! The subcommands.
 
 use std::io::Write;
+use std::path::Path;
 
 use anyhow::Context;
 
@@ -39,6 +40,7 @@ pub fn render(report: &Report, config: &CheckConfig) -> String {
         Format::Json => report::json::render(report),
         Format::Junit => report::junit::render(report),
         Format::Markdown => report::markdown::render(report),
+        Format::Prometheus => report::prometheus::render(report),
     }
 }
 
@@ -46,13 +48,74 @@ pub fn render(report: &Report, config: &CheckConfig) -> String {
 pub fn emit(rendered: &str, report: &Report, config: &CheckConfig) -> anyhow::Result<()> {
     match &config.output_file {
         Some(path) => {
-            std::fs::write(path, rendered)
-                .with_context(|| format!("cannot write the report to {}", path.display()))?;
+            write_output_file(path, rendered, config.format)?;
             eprintln!("{}", report::table::summary_line(&report.summary));
         }
         None => write_stdout(rendered)?,
     }
     Ok(())
+}
+
+/// Writes a rendered report to --output-file. A Prometheus exposition replaces the file
+/// atomically: node_exporter's textfile collector reads the file whenever it is scraped and
+/// must never see half of it. The other formats are read once the run is over, and keep
+/// being written in place, through whatever the path is (a FIFO, `/dev/stdout`, a link).
+pub fn write_output_file(path: &Path, text: &str, format: Format) -> anyhow::Result<()> {
+    let written = if format == Format::Prometheus && replaceable(path) {
+        replace(path, text)
+    } else {
+        std::fs::write(path, text).map_err(anyhow::Error::from)
+    };
+    written.with_context(|| format!("cannot write the report to {}", path.display()))
+}
+
+/// Whether renaming a file over `path` replaces what is there: it holds a regular file or
+/// nothing yet. A rename would replace a symbolic link or a device rather than write to it.
+fn replaceable(path: &Path) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta.file_type().is_file(),
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
+/// Writes `text` to a new file beside `path` and renames it over `path`, keeping the
+/// permissions of the file it replaces. Readers see the old file or the new one, whole.
+fn replace(path: &Path, text: &str) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .context("the path does not end in a file name")?;
+    // Hidden and not ending in `.prom`: the textfile collector reads only `*.prom` files.
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".{}.tmp", std::process::id()));
+    let temp = path.with_file_name(temp_name);
+    // create_new: never through a link planted at the temporary name, never over a file
+    // this run did not create.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .with_context(|| format!("cannot create {}", temp.display()))?;
+    if let Err(e) = fill_and_rename(file, &temp, path, text) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+fn fill_and_rename(
+    mut file: std::fs::File,
+    temp: &Path,
+    path: &Path,
+    text: &str,
+) -> std::io::Result<()> {
+    if let Ok(old) = std::fs::metadata(path) {
+        file.set_permissions(old.permissions())?;
+    }
+    file.write_all(text.as_bytes())?;
+    // On the disk before the rename is, or a crash could leave an empty file behind.
+    file.sync_all()?;
+    std::fs::rename(temp, path)
 }
 
 /// The report of a check run on a host.

@@ -17,7 +17,6 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
 use clap::ValueEnum;
 use rayon::prelude::*;
 
@@ -146,8 +145,7 @@ pub fn check(config: CheckConfig) -> anyhow::Result<u8> {
     let summary = fleet::summarize(&nodes);
     match &config.output_file {
         Some(path) => {
-            std::fs::write(path, rendered)
-                .with_context(|| format!("cannot write the report to {}", path.display()))?;
+            commands::write_output_file(path, &rendered, config.format)?;
             eprintln!(
                 "{} nodes: {} ready, {} not ready, {} unreadable",
                 summary.nodes, summary.ready, summary.not_ready, summary.unreadable

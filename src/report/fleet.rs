@@ -18,14 +18,14 @@ pub struct NodeReport {
 }
 
 impl NodeReport {
-    /// The node's name in reports: its hostname, else the bundle's file name.
+    /// The node's name in reports: its hostname, else the bundle's file name (untrusted too:
+    /// bundles are often globbed from a directory of files that customers sent), with
+    /// control characters shown.
     pub fn label(&self) -> String {
-        let file = self
-            .bundle
-            .rsplit('/')
-            .next()
-            .unwrap_or(&self.bundle)
-            .to_string();
+        let file = printable(
+            self.bundle.rsplit('/').next().unwrap_or(&self.bundle),
+            false,
+        );
         match &self.report {
             Ok(r) => match &r.host.hostname {
                 Some(h) => printable(h, false),
@@ -107,6 +107,7 @@ pub fn render(nodes: &[NodeReport], format: crate::cli::Format) -> String {
         Format::Json => render_json(nodes),
         Format::Junit => render_junit(nodes),
         Format::Markdown => render_markdown(nodes),
+        Format::Prometheus => super::prometheus::render_fleet(nodes),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod fleet;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod prometheus;
 pub mod table;
 pub mod text;
 
@@ -133,12 +134,16 @@ impl Summary {
 /// Whether a result makes the run fail: a failure or an error (a check that could not be
 /// evaluated is not a pass), a warning with `--fail-on warning`; never an ignored check.
 pub fn counts_against(check: &CheckResult, fail_on: Severity) -> bool {
-    !check.ignored
-        && match check.status {
-            Status::Fail | Status::Error => true,
-            Status::Warn => fail_on == Severity::Warning,
-            Status::Pass | Status::Skip => false,
-        }
+    !check.ignored && fails_at(check.status, fail_on)
+}
+
+/// Whether a status fails the run at `fail_on`, were its check not ignored.
+pub fn fails_at(status: Status, fail_on: Severity) -> bool {
+    match status {
+        Status::Fail | Status::Error => true,
+        Status::Warn => fail_on == Severity::Warning,
+        Status::Pass | Status::Skip => false,
+    }
 }
 
 /// Orders results by category (the catalog's category order), keeping catalog order inside.

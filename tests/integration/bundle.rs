@@ -1031,3 +1031,147 @@ fn manifests_that_lie_about_their_answers_are_refused_clearly() {
         "probe transcript \"probes/cri-9.json\" is malformed",
     );
 }
+
+#[test]
+fn a_fleet_in_prometheus_is_one_exposition_with_every_node_labelled() {
+    use crate::util::{assert_golden, assert_valid_prometheus, samples_of, value_of};
+    let dir = tempfile::tempdir().unwrap();
+    let mut bundles: Vec<String> = Vec::new();
+    for name in ["healthy-v2-systemd", "sysctl-shadowed"] {
+        let b = dir.path().join(format!("{name}.tar.gz"));
+        collect(
+            &b,
+            &[
+                "--root",
+                &fixture(name),
+                "--only",
+                "sysctl.*,node.swap",
+                "--kubernetes-version",
+                "1.31",
+            ],
+        );
+        bundles.push(b.display().to_string());
+    }
+    let garbage = dir.path().join("garbage.tar.gz");
+    fs::write(&garbage, "not a bundle").unwrap();
+    let mut args = vec!["check", "-o", "prometheus", "--bundle"];
+    args.extend(bundles.iter().map(String::as_str));
+    args.push(garbage.to_str().unwrap());
+    let run = node_preflight(&args);
+    assert_eq!(run.code, 1, "a node is not ready: {}", run.stderr);
+    let samples = assert_valid_prometheus(&run.stdout);
+    // The temporary directory's name is the one thing that changes between runs.
+    let tmp = dir.path().to_str().unwrap();
+    assert_golden(&run.stdout.replace(tmp, "/tmp/fleet"), "fleet.prom");
+
+    // Every series names its node and bundle; both fixture hosts call themselves node-1, so
+    // only the bundle tells their series apart.
+    for s in &samples {
+        assert!(
+            s.labels.contains_key("node") && s.labels.contains_key("bundle"),
+            "{s:?}"
+        );
+    }
+    fn of(bundle: &str) -> [(&'static str, &str); 1] {
+        [("bundle", bundle)]
+    }
+    assert_eq!(
+        value_of(&samples, "node_preflight_ready", &of(&bundles[0])),
+        1.0
+    );
+    assert_eq!(
+        value_of(&samples, "node_preflight_ready", &of(&bundles[1])),
+        0.0
+    );
+    assert_eq!(
+        value_of(
+            &samples,
+            "node_preflight_check_blocking",
+            &[
+                ("bundle", &bundles[1]),
+                ("check", "sysctl.ip-forward.persistent")
+            ]
+        ),
+        1.0
+    );
+    // The unreadable bundle is visible, and has no other series (its readiness is unknown,
+    // not 0).
+    let garbage = garbage.to_str().unwrap();
+    assert_eq!(
+        value_of(&samples, "node_preflight_bundle_readable", &of(garbage)),
+        0.0
+    );
+    assert_eq!(
+        samples_of(&samples, "node_preflight_bundle_readable")
+            .iter()
+            .map(|s| (s.label("node"), s.value))
+            .collect::<Vec<_>>(),
+        [("node-1", 1.0), ("node-1", 1.0), ("garbage.tar.gz", 0.0)]
+    );
+    assert!(samples
+        .iter()
+        .filter(|s| s.label("bundle") == garbage)
+        .all(|s| s.name == "node_preflight_bundle_readable"));
+
+    // The same fleet with --ignore and --fail-on warning: the second node is ready once its
+    // failure is ignored, unless its warning counts.
+    let mut ignoring = args.clone();
+    ignoring.extend(["--ignore", "sysctl.ip-forward.persistent"]);
+    let with_ignore = assert_valid_prometheus(&node_preflight(&ignoring).stdout);
+    assert_eq!(
+        value_of(&with_ignore, "node_preflight_ready", &of(&bundles[1])),
+        1.0
+    );
+    assert_eq!(
+        value_of(
+            &with_ignore,
+            "node_preflight_ignored_checks_failing",
+            &of(&bundles[1])
+        ),
+        1.0
+    );
+    ignoring.extend(["--fail-on", "warning"]);
+    let strict = assert_valid_prometheus(&node_preflight(&ignoring).stdout);
+    assert_eq!(
+        value_of(&strict, "node_preflight_ready", &of(&bundles[1])),
+        0.0
+    );
+    assert_eq!(
+        value_of(&strict, "node_preflight_ready", &of(&bundles[0])),
+        1.0
+    );
+}
+
+#[test]
+fn a_fleet_in_prometheus_goes_to_its_output_file_whole() {
+    use crate::util::assert_valid_prometheus;
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = vec!["check".into(), "-o".into(), "prometheus".into()];
+    args.push("--bundle".into());
+    for name in ["healthy-v2-systemd", "swap-on"] {
+        let b = dir.path().join(format!("{name}.tar.gz"));
+        collect(&b, &["--root", &fixture(name), "--only", "node.*"]);
+        args.push(b.display().to_string());
+    }
+    let textfiles = dir.path().join("textfile");
+    fs::create_dir(&textfiles).unwrap();
+    let out = textfiles.join("fleet.prom");
+    args.extend(["--output-file".into(), out.display().to_string()]);
+    let run = node_preflight(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert_eq!(
+        run.stderr.trim(),
+        "2 nodes: 2 ready, 0 not ready, 0 unreadable"
+    );
+    let samples = assert_valid_prometheus(&fs::read_to_string(&out).unwrap());
+    assert_eq!(
+        samples
+            .iter()
+            .filter(|s| s.name == "node_preflight_bundle_readable" && s.value == 1.0)
+            .count(),
+        2
+    );
+    let left: Vec<_> = fs::read_dir(&textfiles).unwrap().collect();
+    assert_eq!(left.len(), 1, "the temporary file was renamed: {left:?}");
+}

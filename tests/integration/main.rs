@@ -14,6 +14,7 @@ mod fixtures;
 mod hardening;
 mod live;
 mod output_safety;
+mod prometheus;
 mod reports;
 mod runtimes;
 mod unprivileged;

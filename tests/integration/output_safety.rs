@@ -234,3 +234,130 @@ fn an_error_message_from_a_hostile_bundle_cannot_reach_the_terminal() {
     assert!(run.stderr.contains("pwned"), "{}", run.stderr);
     assert_inert("stderr", &run.stderr);
 }
+
+/// NASTY_FILE as a check category: a check of a `--checks` directory.
+fn nasty_checks_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("evil.toml"),
+        format!(
+            r#"[[check]]
+id = "evil.category"
+title = "A check whose category is hostile"
+category = {}
+severity = "error"
+docs = "https://example.com/"
+rationale = "Its category reaches the reports."
+remediation = "None."
+expect = {{ fact = "swap.enabled", equals = false }}
+"#,
+            toml_string(&format!("cat\"e\\gory {NASTY}"))
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn prometheus_keeps_hostile_values_inside_their_labels() {
+    use node_preflight::report::text::printable;
+    let host = nasty_host()
+        .file("/proc/sys/kernel/hostname", format!("{NASTY}\n"))
+        .file("/proc/sys/kernel/osrelease", "6.8.0-\"quoted\"\\back\n");
+    let checks = nasty_checks_dir();
+    let root = host.root_arg();
+    let mut args = args("prometheus", &root);
+    let only = "containerd.sandbox-image,sysctl.ip-forward.persistent,node.swap,evil.*";
+    args[8] = only;
+    args.extend(["--checks", checks.path().to_str().unwrap()]);
+    let run = node_preflight(&args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let samples = assert_valid_prometheus(&run.stdout);
+    assert_inert("prometheus", &run.stdout);
+    for line in run.stdout.lines() {
+        assert!(
+            line.starts_with("node_preflight_")
+                || line.starts_with("# HELP node_preflight_")
+                || line.starts_with("# TYPE node_preflight_"),
+            "a value started a line of its own: {line:?}"
+        );
+    }
+    // Each label holds the value the JSON report carries, its controls shown as in the table.
+    args[2] = "json";
+    let json: serde_json::Value = serde_json::from_str(&node_preflight(&args).stdout).unwrap();
+    let info = samples_of(&samples, "node_preflight_info");
+    let shown = |v: &serde_json::Value| printable(v.as_str().unwrap(), false);
+    assert_eq!(info[0].label("hostname"), shown(&json["host"]["hostname"]));
+    assert!(info[0]
+        .label("hostname")
+        .contains("FAKE ROW | x </testcase>"));
+    assert_eq!(info[0].label("kernel"), "6.8.0-\"quoted\"\\back");
+    let category = shown(&check_of(&json, "evil.category")["category"]);
+    assert!(category.starts_with("cat\"e\\gory evil"), "{category}");
+    assert_eq!(
+        value_of(
+            &samples,
+            "node_preflight_check_status",
+            &[("check", "evil.category"), ("status", "pass")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value_of(
+            &samples,
+            "node_preflight_check_blocking",
+            &[("check", "evil.category"), ("category", &category)]
+        ),
+        0.0
+    );
+    // Four checks, five status series each: no value made or swallowed a series.
+    assert_eq!(
+        samples_of(&samples, "node_preflight_check_status").len(),
+        20
+    );
+}
+
+#[test]
+fn a_fleet_of_hostile_bundle_names_stays_safe_in_every_format() {
+    use node_preflight::report::text::printable;
+    // Bundles are often globbed from a directory of files customers sent: their names are
+    // untrusted too. One readable, one not, each named with escapes and a line break.
+    let host = nasty_host().file("/proc/sys/kernel/hostname", format!("{NASTY}\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join(format!("{NASTY_FILE}.tar.gz"));
+    let run = node_preflight(&[
+        "collect",
+        "-o",
+        good.to_str().unwrap(),
+        "--root",
+        &host.root_arg(),
+        "--only",
+        "sysctl.*,node.swap",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let bad = dir.path().join(format!("{NASTY_FILE}\"\\.tar.gz"));
+    std::fs::write(&bad, "not a bundle").unwrap();
+    let (good, bad) = (good.to_str().unwrap(), bad.to_str().unwrap());
+    let fleet =
+        |format: &str| node_preflight(&["check", "-o", format, "--bundle", good, bad, good]).stdout;
+    assert_inert("fleet table", &fleet("table"));
+    assert_inert("fleet markdown", &fleet("markdown"));
+    let prom = fleet("prometheus");
+    assert_inert("fleet prometheus", &prom);
+    let samples = assert_valid_prometheus(&prom);
+    // The bundle named twice is one node; the unreadable one is there, by its shown name.
+    let readable = samples_of(&samples, "node_preflight_bundle_readable");
+    assert_eq!(readable.len(), 2, "{prom}");
+    assert_eq!(readable[0].label("bundle"), printable(good, false));
+    assert_eq!(readable[0].label("node"), printable(NASTY, false));
+    assert_eq!(readable[0].value, 1.0);
+    assert_eq!(readable[1].label("bundle"), printable(bad, false));
+    assert_eq!(
+        readable[1].label("node"),
+        printable(&format!("{NASTY_FILE}\"\\.tar.gz"), false)
+    );
+    assert_eq!(readable[1].value, 0.0);
+    assert!(samples
+        .iter()
+        .all(|s| s.label("bundle") == printable(good, false) || s.name.ends_with("_readable")));
+}

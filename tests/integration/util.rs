@@ -281,3 +281,194 @@ pub fn json_report<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (Run, serde_json::V
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\nstderr: {}", run.stdout, run.stderr));
     (run, value)
 }
+
+/// One sample of a Prometheus exposition, its label values unescaped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub value: f64,
+}
+
+impl Sample {
+    pub fn label(&self, name: &str) -> &str {
+        self.labels
+            .get(name)
+            .unwrap_or_else(|| panic!("{} has no label {name}: {self:?}", self.name))
+    }
+}
+
+/// Validates a Prometheus text exposition twice over: with `promtool check metrics` (Debian's
+/// `prometheus` package: Prometheus' own parser and linter), and with the checks promtool
+/// 2.42 does not make — each family's HELP and TYPE once and before its samples, families not
+/// interleaved, no series twice, nothing but comments and samples, a final newline. Returns
+/// the samples.
+pub fn assert_valid_prometheus(text: &str) -> Vec<Sample> {
+    let promtool = Path::new("/usr/bin/promtool");
+    assert!(
+        promtool.is_file(),
+        "{} is missing: install Debian's prometheus package \
+         (apt-get install --no-install-recommends prometheus; scripts/test does)",
+        promtool.display()
+    );
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool runs");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("promtool's stdin");
+        stdin.write_all(text.as_bytes()).expect("write to promtool");
+    }
+    let out = child.wait_with_output().expect("promtool finishes");
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "promtool check metrics refuses the exposition ({}):\n{}{}\n{text}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse_exposition(text)
+}
+
+/// A strict reading of the text format, version 0.0.4, as this project writes it (gauges,
+/// HELP then TYPE then the samples of each family).
+pub fn parse_exposition(text: &str) -> Vec<Sample> {
+    assert!(text.ends_with('\n'), "no final newline:\n{text}");
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut families: Vec<String> = Vec::new();
+    let mut helped: Option<String> = None;
+    let mut series = std::collections::HashSet::new();
+    for (i, line) in text.lines().enumerate() {
+        let at = format!("line {}: {line:?}", i + 1);
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').unwrap_or_else(|| panic!("{at}"));
+            assert!(valid_metric_name(name), "{at}: metric name");
+            assert!(!families.iter().any(|f| f == name), "{at}: a second HELP");
+            assert!(!help.is_empty(), "{at}: empty help");
+            helped = Some(name.to_string());
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let name = rest
+                .strip_suffix(" gauge")
+                .unwrap_or_else(|| panic!("{at}: not a gauge"));
+            assert_eq!(helped.as_deref(), Some(name), "{at}: TYPE without its HELP");
+            assert!(!families.iter().any(|f| f == name), "{at}: a second TYPE");
+            families.push(name.to_string());
+            continue;
+        }
+        assert!(!line.starts_with('#'), "{at}: a comment");
+        let sample = parse_sample(line).unwrap_or_else(|e| panic!("{at}: {e}"));
+        assert_eq!(
+            families.last(),
+            Some(&sample.name),
+            "{at}: a sample outside its family (interleaved, or without HELP and TYPE)"
+        );
+        assert!(
+            series.insert(format!("{}{:?}", sample.name, sample.labels)),
+            "{at}: the same series twice"
+        );
+        samples.push(sample);
+    }
+    samples
+}
+
+fn valid_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+fn valid_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with("__")
+}
+
+fn parse_sample(line: &str) -> Result<Sample, String> {
+    let name_end = line.find(['{', ' ']).ok_or("no value")?;
+    let name = &line[..name_end];
+    if !valid_metric_name(name) {
+        return Err(format!("metric name {name:?}"));
+    }
+    let mut labels = std::collections::BTreeMap::new();
+    let mut rest = &line[name_end..];
+    if let Some(after) = rest.strip_prefix('{') {
+        rest = after;
+        loop {
+            if let Some(after) = rest.strip_prefix('}') {
+                rest = after;
+                break;
+            }
+            let (label, after) = rest.split_once("=\"").ok_or("a label without =\"")?;
+            if !valid_label_name(label) {
+                return Err(format!("label name {label:?}"));
+            }
+            let mut value = String::new();
+            let mut chars = after.char_indices();
+            let end = loop {
+                match chars.next().ok_or("an unterminated label value")? {
+                    (i, '"') => break i,
+                    (_, '\\') => match chars.next().ok_or("a final backslash")?.1 {
+                        '\\' => value.push('\\'),
+                        '"' => value.push('"'),
+                        'n' => value.push('\n'),
+                        c => return Err(format!("the escape \\{c}")),
+                    },
+                    (_, c) => value.push(c),
+                }
+            };
+            if labels.insert(label.to_string(), value).is_some() {
+                return Err(format!("label {label} twice"));
+            }
+            rest = &after[end + 1..];
+            rest = rest.strip_prefix(',').unwrap_or(rest);
+        }
+    }
+    let value = rest.strip_prefix(' ').ok_or("no space before the value")?;
+    let value: f64 = value.parse().map_err(|e| format!("value {value:?}: {e}"))?;
+    Ok(Sample {
+        name: name.to_string(),
+        labels,
+        value,
+    })
+}
+
+/// The samples of one metric.
+pub fn samples_of<'a>(samples: &'a [Sample], name: &str) -> Vec<&'a Sample> {
+    samples.iter().filter(|s| s.name == name).collect()
+}
+
+/// The value of the one sample of `name` whose labels include `labels`.
+pub fn value_of(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    let found: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| {
+            s.name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{name}{labels:?}: {found:?}");
+    found[0].value
+}
+
+/// Runs `check -o prometheus ARGS`.
+pub fn prometheus_report<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (Run, Vec<Sample>) {
+    let mut all: Vec<std::ffi::OsString> = vec!["check".into(), "-o".into(), "prometheus".into()];
+    all.extend(args.iter().map(|a| a.as_ref().to_os_string()));
+    let run = node_preflight(&all);
+    assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+    let samples = assert_valid_prometheus(&run.stdout);
+    (run, samples)
+}
