@@ -301,44 +301,87 @@ pub struct Options {
     pub runtime: RuntimeOptions,
 }
 
-/// A group that reads the host on its own: all of them run in parallel.
+/// A group that reads the host on its own.
 type Gatherer = fn(&dyn Host, &FactRequest) -> FactSet;
 
-/// A group that needs facts of the first phase (the CRI probe needs the kubelet's endpoint).
+/// A group that needs the facts of other groups (the CRI probe needs the kubelet's endpoint).
 type DependentGatherer = fn(&dyn Host, &FactRequest, &FactSet, &Options) -> FactSet;
 
-///
-/// The threads take them in this order, so the groups that can cost the most on a busy node
-/// come first (longest first: the others fill in beside them): containerd's TOML with its
-/// imports, then the sysctl.d files, the mount table and the module list.
-const GROUPS: &[Gatherer] = &[
-    containerd::gather,
-    sysctl::gather,
-    cgroups::gather,
-    kernel::gather,
-    modules_load::gather,
-    system::gather,
-    crio::gather,
-    kubelet::gather,
+/// One fact group, and how it runs.
+struct Group {
+    name: &'static str,
+    run: Run,
+}
+
+enum Run {
+    Alone(Gatherer),
+    /// After the named groups (which run alone), with their facts.
+    After(&'static [&'static str], DependentGatherer),
+}
+
+/// Every group. The threads take them in this order, each taking the first whose groups it
+/// needs have finished, so:
+/// - the groups that can cost the most on a busy node come first, longest first so the
+///   others fill in beside them: containerd's TOML with its imports, the sysctl.d files, the
+///   mount table, the module list (the kubelet's before them: it is small, and the CRI probe
+///   needs its endpoint);
+/// - the CRI probe comes after every group that works, and starts as soon as a thread is
+///   free, without waiting for the others to finish. It mostly waits for the runtime, which
+///   needs a core to answer: measured on two cores, starting it earlier, beside the kernel
+///   config's decompression, made the whole run slower.
+const GROUPS: &[Group] = &[
+    Group {
+        name: "kubelet",
+        run: Run::Alone(kubelet::gather),
+    },
+    Group {
+        name: "containerd",
+        run: Run::Alone(containerd::gather),
+    },
+    Group {
+        name: "sysctl",
+        run: Run::Alone(sysctl::gather),
+    },
+    Group {
+        name: "cgroups",
+        run: Run::Alone(cgroups::gather),
+    },
+    Group {
+        name: "kernel",
+        run: Run::Alone(kernel::gather),
+    },
+    Group {
+        name: "modules-load.d",
+        run: Run::Alone(modules_load::gather),
+    },
+    Group {
+        name: "system",
+        run: Run::Alone(system::gather),
+    },
+    Group {
+        name: "crio",
+        run: Run::Alone(crio::gather),
+    },
+    Group {
+        name: "cri",
+        run: Run::After(&["kubelet"], cri::gather),
+    },
+    // Docker's default cgroup driver depends on the cgroup mode and the init system.
+    Group {
+        name: "docker",
+        run: Run::After(&["cgroups", "system"], docker::gather),
+    },
 ];
 
-/// The CRI probe needs the kubelet's endpoint; Docker's default cgroup driver depends on the
-/// cgroup mode and the init system.
-const DEPENDENT_GROUPS: &[DependentGatherer] = &[cri::gather, docker::gather];
-
-/// Groups that need the dependent groups' facts too (the runtime in use comes from the CRI
-/// probe or, without one, from the configurations).
+/// Groups that need every other group's facts (the runtime in use comes from the CRI probe
+/// or, without one, from the configurations).
 const LATE_GROUPS: &[DependentGatherer] = &[runtime::gather];
 
-/// Gathers every fact group in parallel, then the groups that depend on them, then the
-/// derived facts.
+/// Gathers every fact group in parallel (each dependent group once the groups it needs are
+/// done), then the late groups, then the derived facts.
 pub fn gather(host: &dyn Host, request: &FactRequest, options: &Options) -> FactSet {
     let target = &options.target;
-    let mut facts = in_parallel(GROUPS, |gather| gather(host, request));
-    let dependent = in_parallel(DEPENDENT_GROUPS, |gather| {
-        gather(host, request, &facts, options)
-    });
-    facts.extend(dependent);
+    let mut facts = run_groups(GROUPS, host, request, options);
     for gather in LATE_GROUPS {
         let late = gather(host, request, &facts, options);
         facts.extend(late);
@@ -377,43 +420,120 @@ pub(crate) fn malformed_line(
 }
 
 /// Runs the groups on as many scoped threads as there are cores (this thread one of them),
-/// each taking the next group not yet started, and merges what they found.
+/// each thread taking the first group not yet started whose needs are met, and merges what
+/// they found: the groups that run alone first, in order, then the dependent ones.
 ///
 /// Plain scoped threads rather than rayon's global pool: a run has a handful of groups and
 /// the pool's start-up cost more than they do on a small host. Many hosts at once (bundles)
 /// are parallel at the level of hosts instead.
-fn in_parallel<G: Sync>(groups: &[G], run: impl Fn(&G) -> FactSet + Sync) -> FactSet {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut facts = FactSet::default();
-        while let Some(group) = groups.get(next.fetch_add(1, Ordering::Relaxed)) {
-            facts.extend(run(group));
-        }
-        facts
+fn run_groups(
+    groups: &[Group],
+    host: &dyn Host,
+    request: &FactRequest,
+    options: &Options,
+) -> FactSet {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Condvar, Mutex, OnceLock};
+
+    let index = |name: &str| groups.iter().position(|g| g.name == name);
+    let done: Vec<OnceLock<FactSet>> = groups.iter().map(|_| OnceLock::new()).collect();
+    let taken = Mutex::new(vec![false; groups.len()]);
+    let finished = Condvar::new();
+    let ready = |g: &Group| match g.run {
+        Run::Alone(_) => true,
+        Run::After(needs, _) => needs
+            .iter()
+            .all(|n| index(n).is_some_and(|i| done[i].get().is_some())),
     };
-    // Asked once per process: std reads the process's cgroup CPU limit to answer.
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
+    // Set when a gatherer panicked: what waits for it must stop waiting (the panic then
+    // surfaces when the threads are joined) rather than hang the run.
+    let abandoned = AtomicBool::new(false);
+    let work = || loop {
+        let next = {
+            let mut taken = taken.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                if abandoned.load(Ordering::Relaxed) {
+                    break None;
+                }
+                if let Some(i) = (0..groups.len()).find(|&i| !taken[i] && ready(&groups[i])) {
+                    taken[i] = true;
+                    break Some(i);
+                }
+                if taken.iter().all(|t| *t) {
+                    break None;
+                }
+                // Only dependent groups are left, and what they need is still running.
+                taken = finished.wait(taken).unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        let Some(i) = next else { return };
+        let on_panic = OnPanic(|| {
+            abandoned.store(true, Ordering::Relaxed);
+            drop(taken.lock().unwrap_or_else(|p| p.into_inner()));
+            finished.notify_all();
+        });
+        let found = match groups[i].run {
+            Run::Alone(gather) => gather(host, request),
+            Run::After(needs, gather) => {
+                let mut before = FactSet::default();
+                for need in needs {
+                    if let Some(facts) = index(need).and_then(|n| done[n].get()) {
+                        before.extend(facts.clone());
+                    }
+                }
+                gather(host, request, &before, options)
+            }
+        };
+        std::mem::forget(on_panic);
+        // Set once: this thread took the group, and no other can.
+        let _ = done[i].set(found);
+        // Taken under the lock, so a thread between its search and its wait cannot miss it.
+        drop(taken.lock().unwrap_or_else(|p| p.into_inner()));
+        finished.notify_all();
+    };
     // Inside a rayon worker (many bundles checked at once) every core already has a host of
     // its own: spawning threads per host would only leave the worker waiting on the join.
     let threads = if rayon::current_thread_index().is_some() {
         1
     } else {
-        cores.min(groups.len())
+        cores().min(groups.len())
     };
     std::thread::scope(|scope| {
         let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-        let mut facts = work();
+        work();
         for helper in helpers {
-            match helper.join() {
-                Ok(found) => facts.extend(found),
+            if let Err(panic) = helper.join() {
                 // A gatherer that panicked is a bug; let it surface as the panic it was.
-                Err(panic) => std::panic::resume_unwind(panic),
+                std::panic::resume_unwind(panic);
             }
         }
-        facts
-    })
+    });
+    let mut facts = FactSet::default();
+    let (alone, after): (Vec<_>, Vec<_>) = groups
+        .iter()
+        .zip(done)
+        .partition(|(g, _)| matches!(g.run, Run::Alone(_)));
+    for (_, found) in alone.into_iter().chain(after) {
+        facts.extend(found.into_inner().unwrap_or_default());
+    }
+    facts
+}
+
+/// Runs its closure when dropped, which (being forgotten on the way out otherwise) happens
+/// only while a panic unwinds.
+struct OnPanic<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnPanic<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
+/// How many threads can run at once. Asked once per process: std reads the process's
+/// cgroup CPU limit to answer.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
 }
 
 impl Serialize for Fact {
@@ -443,5 +563,107 @@ impl Serialize for Fact {
             s.serialize_field("note", note)?;
         }
         s.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::FsHost;
+
+    #[test]
+    fn dependent_groups_need_only_groups_that_run_alone() {
+        for group in GROUPS {
+            if let Run::After(needs, _) = group.run {
+                for need in needs {
+                    let found = GROUPS.iter().find(|g| g.name == *need);
+                    assert!(
+                        matches!(
+                            found,
+                            Some(Group {
+                                run: Run::Alone(_),
+                                ..
+                            })
+                        ),
+                        "{} needs {need}, which is not a group that runs alone",
+                        group.name
+                    );
+                }
+            }
+        }
+        let mut names: Vec<&str> = GROUPS.iter().map(|g| g.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), GROUPS.len(), "group names are unique");
+    }
+
+    fn first(_: &dyn Host, _: &FactRequest) -> FactSet {
+        let mut facts = FactSet::default();
+        facts.insert("a", Fact::known(1i64, Provenance::file("first")));
+        facts
+    }
+
+    fn second(_: &dyn Host, _: &FactRequest, before: &FactSet, _: &Options) -> FactSet {
+        let mut facts = FactSet::default();
+        let seen = match before.get("a").and_then(Fact::value) {
+            Some(Value::Int(i)) => *i,
+            _ => -1,
+        };
+        facts.insert("b", Fact::known(seen + 1, Provenance::file("second")));
+        facts
+    }
+
+    fn broken(_: &dyn Host, _: &FactRequest) -> FactSet {
+        panic!("a gatherer's bug");
+    }
+
+    fn options() -> Options {
+        Options {
+            target: Target {
+                kubernetes_version: crate::version::Version::new(1, 35),
+                kubernetes_version_source: "test".into(),
+                role: crate::cli::Role::Worker,
+            },
+            runtime: RuntimeOptions::default(),
+        }
+    }
+
+    #[test]
+    fn a_dependent_group_runs_after_what_it_needs_and_sees_its_facts() {
+        // Listed first, so a thread reaches it before `first` has run.
+        let groups = [
+            Group {
+                name: "second",
+                run: Run::After(&["first"], second),
+            },
+            Group {
+                name: "first",
+                run: Run::Alone(first),
+            },
+        ];
+        let host = FsHost::under("/nonexistent");
+        let request = FactRequest::new(["a", "b"]);
+        for _ in 0..50 {
+            let facts = run_groups(&groups, &host, &request, &options());
+            assert_eq!(facts.get("b").and_then(Fact::value), Some(&Value::Int(2)));
+        }
+    }
+
+    #[test]
+    fn a_panicking_group_surfaces_as_a_panic_not_a_hang() {
+        let groups = [
+            Group {
+                name: "second",
+                run: Run::After(&["broken"], second),
+            },
+            Group {
+                name: "broken",
+                run: Run::Alone(broken),
+            },
+        ];
+        let host = FsHost::under("/nonexistent");
+        let request = FactRequest::new(["b"]);
+        let outcome = std::panic::catch_unwind(|| run_groups(&groups, &host, &request, &options()));
+        assert!(outcome.is_err());
     }
 }
