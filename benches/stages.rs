@@ -165,4 +165,9 @@ mod reports {
     fn markdown() -> String {
         report::markdown::render(divan::black_box(built_report()))
     }
+
+    #[divan::bench]
+    fn prometheus() -> String {
+        report::prometheus::render(divan::black_box(built_report()))
+    }
 }
