@@ -61,45 +61,90 @@ type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
 /// Probes Docker's API listening at `path` (on this machine); `socket` is the path as the
 /// checked host names it, for the transcript.
 pub fn probe(path: &Path, socket: &str, deadline: Duration) -> DockerTranscript {
-    let failed = |f: Failure| DockerTranscript {
-        socket: socket.to_string(),
-        version: ProbeOutcome::Failed(f.clone()),
-        info: ProbeOutcome::Failed(f),
-    };
     match runtime() {
         Ok(rt) => rt.block_on(async {
-            let mut sender = match open(path, deadline).await {
-                Ok(s) => s,
-                Err(f) => return failed(f),
-            };
-            let version: Result<DockerVersion, Failure> =
-                get(&mut sender, "/version", deadline).await;
-            let version = version.and_then(|v| match (&v.version, &v.api_version) {
-                (None, None) => Err(Failure::new(
-                    FailureKind::Protocol,
-                    "not Docker's Engine API: the answer to GET /version has no Version or ApiVersion",
-                )),
-                _ => Ok(v),
-            });
-            let info = match &version {
-                Err(f) if f.kind != FailureKind::Other => Err(Failure::new(
-                    f.kind,
-                    format!("not asked, because GET /version failed: {}", f.message),
-                )),
-                _ => get(&mut sender, "/info", deadline).await,
-            };
-            DockerTranscript {
-                socket: socket.to_string(),
-                version: version.into(),
-                info: info.into(),
+            match connect(path, deadline).await {
+                Ok(stream) => converse(stream, socket, deadline).await,
+                Err(f) => failed(socket, f),
             }
         }),
-        Err(f) => failed(f),
+        Err(f) => failed(socket, f),
     }
 }
 
-async fn open(path: &Path, deadline: Duration) -> Result<Sender, Failure> {
-    let stream = connect(path, deadline).await?;
+/// The transcript the probe makes when the other end of the connection sends `response`, raw
+/// bytes, whatever it is asked, and then closes (for fuzzing): the same conversation over an
+/// in-memory stream instead of a socket.
+#[doc(hidden)]
+pub fn replay(response: &[u8], socket: &str, deadline: Duration) -> DockerTranscript {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(f) => return failed(socket, f),
+    };
+    let response = response.to_vec();
+    rt.block_on(async {
+        let (client, mut server) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(async move {
+            // Errors only mean the probe hung up first.
+            let _ = server.write_all(&response).await;
+            let _ = server.shutdown().await;
+            // Drain the requests so that the probe's writes never block on a full pipe.
+            let mut sink = [0u8; 4096];
+            while let Ok(n) = server.read(&mut sink).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        });
+        converse(client, socket, deadline).await
+    })
+}
+
+fn failed(socket: &str, f: Failure) -> DockerTranscript {
+    DockerTranscript {
+        socket: socket.to_string(),
+        version: ProbeOutcome::Failed(f.clone()),
+        info: ProbeOutcome::Failed(f),
+    }
+}
+
+/// `GET /version`, then `GET /info` unless the first showed it is not Docker's API, over one
+/// connection.
+async fn converse<S>(stream: S, socket: &str, deadline: Duration) -> DockerTranscript
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut sender = match handshake(stream).await {
+        Ok(s) => s,
+        Err(f) => return failed(socket, f),
+    };
+    let version: Result<DockerVersion, Failure> = get(&mut sender, "/version", deadline).await;
+    let version = version.and_then(|v| match (&v.version, &v.api_version) {
+        (None, None) => Err(Failure::new(
+            FailureKind::Protocol,
+            "not Docker's Engine API: the answer to GET /version has no Version or ApiVersion",
+        )),
+        _ => Ok(v),
+    });
+    let info = match &version {
+        Err(f) if f.kind != FailureKind::Other => Err(Failure::new(
+            f.kind,
+            format!("not asked, because GET /version failed: {}", f.message),
+        )),
+        _ => get(&mut sender, "/info", deadline).await,
+    };
+    DockerTranscript {
+        socket: socket.to_string(),
+        version: version.into(),
+        info: info.into(),
+    }
+}
+
+async fn handshake<S>(stream: S) -> Result<Sender, Failure>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| Failure::new(FailureKind::Protocol, error_chain(&e)))?;
