@@ -27,7 +27,7 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::Write as _;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -195,23 +195,30 @@ pub fn docker_api(data: &[u8]) {
             _ => {}
         }
     }
-    let mut response = Vec::with_capacity(version.len() + info.len() + 128);
-    for body in [version, info] {
-        // Writing to a Vec cannot fail.
-        let _ = write!(
-            response,
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        response.extend_from_slice(body);
-    }
-    docker_http(&response);
+    let answers = [ok_answer(version), ok_answer(info)];
+    docker_replay(&[&answers[0], &answers[1]]);
 }
 
-/// Docker Engine's API: the bytes as everything the other end of the socket sends (raw
-/// HTTP/1.1), read by the real probe over an in-memory connection.
+/// A `200 OK` answer with a JSON body, as HTTP/1.1 sends it.
+fn ok_answer(body: &[u8]) -> Vec<u8> {
+    let mut answer = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(body);
+    answer
+}
+
+/// Docker Engine's API: the bytes as what the other end of the socket sends (raw HTTP/1.1),
+/// split at [`PART_MARK`] into its answers to the probe's first and second requests, read by
+/// the real probe over an in-memory connection that closes after the last answer.
 pub fn docker_http(data: &[u8]) {
-    let transcript = docker::replay(data, "/var/run/docker.sock", DEADLINE);
+    docker_replay(&split(data, PART_MARK));
+}
+
+fn docker_replay(answers: &[&[u8]]) {
+    let transcript = docker::replay(answers, "/var/run/docker.sock", DEADLINE);
     let mut host = MemHost::node(Base::Docker);
     host.docker = Some(transcript);
     check(&host);
@@ -923,6 +930,65 @@ mod tests {
             host.kind("/run/containerd/containerd.sock").unwrap(),
             Some(FileKind::Socket)
         );
+    }
+
+    #[test]
+    fn the_docker_replay_reads_both_answers_over_one_connection() {
+        let version = ok_answer(br#"{"Version":"27.3.1","ApiVersion":"1.47"}"#);
+        let info = ok_answer(br#"{"CgroupDriver":"cgroupfs","CgroupVersion":"1"}"#);
+        let t = docker::replay(&[&version, &info], "/var/run/docker.sock", DEADLINE);
+        assert_eq!(
+            t.version.answer().unwrap().api_version.as_deref(),
+            Some("1.47")
+        );
+        assert_eq!(
+            t.info.answer().unwrap().cgroup_driver.as_deref(),
+            Some("cgroupfs")
+        );
+        // Cut short: the second answer never comes, and the probe says so at once.
+        let t = docker::replay(&[&version, &info[..20]], "/s", DEADLINE);
+        assert!(t.info.failure().is_some(), "{t:?}");
+    }
+
+    #[test]
+    fn the_cri_replay_decodes_and_reads_as_the_probe_does() {
+        // VersionResponse { runtime_name: "containerd" (2), runtime_api_version: "v1" (4) }.
+        let version = b"\x12\x0acontainerd\x22\x02v1";
+        // RuntimeConfigResponse { linux { cgroup_driver: CGROUPFS } }.
+        let config = b"\x0a\x02\x08\x01";
+        let t = cri::replay(
+            "/s",
+            Reply::Message(version),
+            Reply::Message(b""),
+            Reply::Message(b""),
+            Reply::Message(config),
+        );
+        let v = t.version.answer().unwrap();
+        assert_eq!((v.runtime_name.as_str(), v.api()), ("containerd", "v1"));
+        assert_eq!(t.status.answer().unwrap().conditions, []);
+        assert_eq!(
+            t.runtime_config.answer().unwrap().cgroup_driver.as_deref(),
+            Some("cgroupfs")
+        );
+        // v1 unimplemented, v1alpha2 answers: the later calls are not made.
+        let t = cri::replay(
+            "/s",
+            Reply::Status(tonic::Status::unimplemented("unknown service")),
+            Reply::Message(version),
+            Reply::Message(b""),
+            Reply::Message(config),
+        );
+        assert_eq!(t.version.answer().unwrap().api(), "v1alpha2");
+        assert_eq!(t.status.failure().unwrap().kind, FailureKind::Unimplemented);
+        // Bytes that are not the message: the call fails, nothing panics.
+        let t = cri::replay(
+            "/s",
+            Reply::Message(b"\xff\xff\xff"),
+            Reply::Message(b""),
+            Reply::Message(b""),
+            Reply::Message(b""),
+        );
+        assert!(t.version.failure().is_some());
     }
 
     #[test]

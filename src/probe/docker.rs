@@ -72,26 +72,40 @@ pub fn probe(path: &Path, socket: &str, deadline: Duration) -> DockerTranscript 
     }
 }
 
-/// The transcript the probe makes when the other end of the connection sends `response`, raw
-/// bytes, whatever it is asked, and then closes (for fuzzing): the same conversation over an
-/// in-memory stream instead of a socket.
+/// The transcript the probe makes when the other end of the connection answers its `i`-th
+/// request with `answers[i]`, raw bytes, and closes after the last (for fuzzing): the same
+/// conversation over an in-memory stream instead of a socket.
 #[doc(hidden)]
-pub fn replay(response: &[u8], socket: &str, deadline: Duration) -> DockerTranscript {
+pub fn replay(answers: &[&[u8]], socket: &str, deadline: Duration) -> DockerTranscript {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(f) => return failed(socket, f),
     };
-    let response = response.to_vec();
+    let answers: Vec<Vec<u8>> = answers.iter().map(|a| a.to_vec()).collect();
     rt.block_on(async {
         let (client, mut server) = tokio::io::duplex(64 * 1024);
         tokio::spawn(async move {
-            // Errors only mean the probe hung up first.
-            let _ = server.write_all(&response).await;
+            // An HTTP/1.1 client takes bytes that come before its request for a broken
+            // server, so each answer waits for the end of a request's headers. Errors only
+            // mean the probe hung up first.
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            for answer in answers {
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match server.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                request.clear();
+                if server.write_all(&answer).await.is_err() {
+                    return;
+                }
+            }
             let _ = server.shutdown().await;
-            // Drain the requests so that the probe's writes never block on a full pipe.
-            let mut sink = [0u8; 4096];
-            while let Ok(n) = server.read(&mut sink).await {
+            // Drain what the probe still sends, so that its writes never block.
+            while let Ok(n) = server.read(&mut buf).await {
                 if n == 0 {
                     break;
                 }

@@ -10,6 +10,7 @@ mod containerd_config;
 mod cri;
 mod fix;
 mod fixtures;
+mod fuzz_corpus;
 mod hardening;
 mod live;
 mod reports;
