@@ -977,6 +977,12 @@ mod tests {
             t.info.answer().unwrap().cgroup_driver.as_deref(),
             Some("cgroupfs")
         );
+        // An answer shorter than it says: the replay hangs up instead of letting the probe
+        // wait out its deadline (a minute here: reaching it would fail with a timeout).
+        let short = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}";
+        let t = docker::replay(&[short, &info], "/s", Duration::from_secs(60));
+        let failure = t.version.failure().unwrap();
+        assert_eq!(failure.kind, FailureKind::Protocol, "{failure:?}");
         // Cut short: the second answer never comes, and the probe says so at once.
         let t = docker::replay(&[&version, &info[..20]], "/s", DEADLINE);
         assert!(t.info.failure().is_some(), "{t:?}");
