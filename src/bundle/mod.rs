@@ -228,7 +228,10 @@ pub fn fix(config: CheckConfig) -> anyhow::Result<u8> {
 }
 
 /// The checks the bundle was collected for, in catalog order.
-fn rules_of<'a>(manifest: &Manifest, config: &'a CheckConfig) -> Result<Vec<&'a Rule>, String> {
+pub(crate) fn rules_of<'a>(
+    manifest: &Manifest,
+    config: &'a CheckConfig,
+) -> Result<Vec<&'a Rule>, String> {
     let unknown: Vec<&str> = manifest
         .checks
         .iter()
@@ -251,7 +254,10 @@ fn rules_of<'a>(manifest: &Manifest, config: &'a CheckConfig) -> Result<Vec<&'a 
 
 /// The run's options as collected: the target (unless --kubernetes-version overrides it) and
 /// the runtime options that decided which sockets were probed.
-fn options_of(manifest: &Manifest, config: &CheckConfig) -> Result<facts::Options, String> {
+pub(crate) fn options_of(
+    manifest: &Manifest,
+    config: &CheckConfig,
+) -> Result<facts::Options, String> {
     let t = &manifest.target;
     let role = Role::from_str(&t.role, false)
         .map_err(|_| format!("the manifest's role {:?} is not a known role", t.role))?;

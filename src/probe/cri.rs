@@ -186,21 +186,7 @@ async fn probe_async(path: &Path, socket: &str, deadline: Duration) -> CriTransc
     let mut grpc = Grpc::new(channel).max_decoding_message_size(MAX_MESSAGE);
 
     let version = version(&mut grpc, deadline).await;
-    let stop = match &version {
-        Ok(answer) if answer.api() == "v1alpha2" => Some(Failure::new(
-            FailureKind::Unimplemented,
-            "not asked: the runtime answers only the CRI v1alpha2 API",
-        )),
-        // The server answered, only not this call: the others may still work.
-        Err(f) if f.kind == FailureKind::Unimplemented => None,
-        // A dead or foreign server: asking again would only wait out the deadline again.
-        Err(f) => Some(Failure::new(
-            f.kind,
-            format!("not asked, because Version failed: {}", f.message),
-        )),
-        Ok(_) => None,
-    };
-    let (status, runtime_config) = match stop {
+    let (status, runtime_config) = match why_not_ask_more(&version) {
         Some(failure) => (Err(failure.clone()), Err(failure)),
         // Asked at once, as two streams of the one HTTP/2 connection: a round trip less,
         // and a runtime slow to answer one costs the deadline once, not twice.
@@ -218,6 +204,24 @@ async fn probe_async(path: &Path, socket: &str, deadline: Duration) -> CriTransc
         version: version.into(),
         status: status.into(),
         runtime_config: runtime_config.into(),
+    }
+}
+
+/// Why the calls after `Version` are not made, given how `Version` went (`None`: make them).
+fn why_not_ask_more(version: &Result<VersionAnswer, Failure>) -> Option<Failure> {
+    match version {
+        Ok(answer) if answer.api() == "v1alpha2" => Some(Failure::new(
+            FailureKind::Unimplemented,
+            "not asked: the runtime answers only the CRI v1alpha2 API",
+        )),
+        // The server answered, only not this call: the others may still work.
+        Err(f) if f.kind == FailureKind::Unimplemented => None,
+        // A dead or foreign server: asking again would only wait out the deadline again.
+        Err(f) => Some(Failure::new(
+            f.kind,
+            format!("not asked, because Version failed: {}", f.message),
+        )),
+        Ok(_) => None,
     }
 }
 
@@ -253,17 +257,11 @@ async fn version(grpc: &mut Grpc<Channel>, deadline: Duration) -> Result<Version
     let request = wire::VersionRequest {
         version: "v1".to_string(),
     };
-    let answer = |service: &str, r: wire::VersionResponse| VersionAnswer {
-        service: service.to_string(),
-        runtime_api_version: r.runtime_api_version,
-        runtime_name: r.runtime_name,
-        runtime_version: r.runtime_version,
-    };
     match call(grpc, V1, "Version", request.clone(), deadline).await {
-        Ok(r) => Ok(answer(V1, r)),
+        Ok(r) => Ok(version_answer(V1, r)),
         Err(v1) if v1.kind == FailureKind::Unimplemented => {
             match call(grpc, V1ALPHA2, "Version", request, deadline).await {
-                Ok(r) => Ok(answer(V1ALPHA2, r)),
+                Ok(r) => Ok(version_answer(V1ALPHA2, r)),
                 // Neither answers: report the v1 refusal, which is what matters.
                 Err(_) => Err(v1),
             }
@@ -275,6 +273,19 @@ async fn version(grpc: &mut Grpc<Channel>, deadline: Duration) -> Result<Version
 async fn status(grpc: &mut Grpc<Channel>, deadline: Duration) -> Result<StatusAnswer, Failure> {
     let request = wire::StatusRequest { verbose: false };
     let response: wire::StatusResponse = call(grpc, V1, "Status", request, deadline).await?;
+    Ok(status_answer(response))
+}
+
+fn version_answer(service: &str, r: wire::VersionResponse) -> VersionAnswer {
+    VersionAnswer {
+        service: service.to_string(),
+        runtime_api_version: r.runtime_api_version,
+        runtime_name: r.runtime_name,
+        runtime_version: r.runtime_version,
+    }
+}
+
+fn status_answer(response: wire::StatusResponse) -> StatusAnswer {
     let conditions = response
         .status
         .map(|s| s.conditions)
@@ -287,7 +298,7 @@ async fn status(grpc: &mut Grpc<Channel>, deadline: Duration) -> Result<StatusAn
             message: c.message,
         })
         .collect();
-    Ok(StatusAnswer { conditions })
+    StatusAnswer { conditions }
 }
 
 async fn runtime_config(
@@ -302,6 +313,10 @@ async fn runtime_config(
         deadline,
     )
     .await?;
+    Ok(runtime_config_answer(response))
+}
+
+fn runtime_config_answer(response: wire::RuntimeConfigResponse) -> RuntimeConfigAnswer {
     let cgroup_driver =
         response
             .linux
@@ -310,7 +325,68 @@ async fn runtime_config(
                 Ok(wire::CgroupDriver::Cgroupfs) => "cgroupfs".to_string(),
                 Err(_) => format!("unknown ({})", l.cgroup_driver),
             });
-    Ok(RuntimeConfigAnswer { cgroup_driver })
+    RuntimeConfigAnswer { cgroup_driver }
+}
+
+/// How one call ended on the wire, for [`replay`]: the response message's protobuf bytes, or
+/// the gRPC status the call failed with.
+#[doc(hidden)]
+pub enum Reply<'a> {
+    Message(&'a [u8]),
+    Status(tonic::Status),
+}
+
+/// The transcript the probe makes of the given replies, without a socket (for fuzzing): the
+/// same calls in the same order, each reply decoded into the probe's messages (undecodable
+/// bytes end the call as tonic's codec ends it, with an `Internal` status) and read as the
+/// probe reads it. The v1alpha2 `Version` reply is used only when v1 is unimplemented.
+#[doc(hidden)]
+pub fn replay(
+    socket: &str,
+    v1_version: Reply<'_>,
+    v1alpha2_version: Reply<'_>,
+    status: Reply<'_>,
+    runtime_config: Reply<'_>,
+) -> CriTranscript {
+    fn decode<M: prost::Message + Default>(method: &str, reply: Reply<'_>) -> Result<M, Failure> {
+        let status = match reply {
+            Reply::Message(bytes) if bytes.len() > MAX_MESSAGE => {
+                tonic::Status::out_of_range(format!(
+                    "Error, decoded message length too large: found {} bytes, the limit is: {MAX_MESSAGE} bytes",
+                    bytes.len()
+                ))
+            }
+            Reply::Message(bytes) => match M::decode(bytes) {
+                Ok(message) => return Ok(message),
+                Err(e) => tonic::Status::internal(e.to_string()),
+            },
+            Reply::Status(status) => status,
+        };
+        Err(status_failure(method, &status))
+    }
+    let version = match decode("Version", v1_version) {
+        Ok(r) => Ok(version_answer(V1, r)),
+        Err(v1) if v1.kind == FailureKind::Unimplemented => {
+            match decode("Version", v1alpha2_version) {
+                Ok(r) => Ok(version_answer(V1ALPHA2, r)),
+                Err(_) => Err(v1),
+            }
+        }
+        Err(other) => Err(other),
+    };
+    let (status, runtime_config) = match why_not_ask_more(&version) {
+        Some(failure) => (Err(failure.clone()), Err(failure)),
+        None => (
+            decode("Status", status).map(status_answer),
+            decode("RuntimeConfig", runtime_config).map(runtime_config_answer),
+        ),
+    };
+    CriTranscript {
+        socket: socket.to_string(),
+        version: version.into(),
+        status: status.into(),
+        runtime_config: runtime_config.into(),
+    }
 }
 
 /// One unary call, bounded by the deadline.

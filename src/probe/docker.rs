@@ -61,45 +61,140 @@ type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
 /// Probes Docker's API listening at `path` (on this machine); `socket` is the path as the
 /// checked host names it, for the transcript.
 pub fn probe(path: &Path, socket: &str, deadline: Duration) -> DockerTranscript {
-    let failed = |f: Failure| DockerTranscript {
-        socket: socket.to_string(),
-        version: ProbeOutcome::Failed(f.clone()),
-        info: ProbeOutcome::Failed(f),
-    };
     match runtime() {
         Ok(rt) => rt.block_on(async {
-            let mut sender = match open(path, deadline).await {
-                Ok(s) => s,
-                Err(f) => return failed(f),
-            };
-            let version: Result<DockerVersion, Failure> =
-                get(&mut sender, "/version", deadline).await;
-            let version = version.and_then(|v| match (&v.version, &v.api_version) {
-                (None, None) => Err(Failure::new(
-                    FailureKind::Protocol,
-                    "not Docker's Engine API: the answer to GET /version has no Version or ApiVersion",
-                )),
-                _ => Ok(v),
-            });
-            let info = match &version {
-                Err(f) if f.kind != FailureKind::Other => Err(Failure::new(
-                    f.kind,
-                    format!("not asked, because GET /version failed: {}", f.message),
-                )),
-                _ => get(&mut sender, "/info", deadline).await,
-            };
-            DockerTranscript {
-                socket: socket.to_string(),
-                version: version.into(),
-                info: info.into(),
+            match connect(path, deadline).await {
+                Ok(stream) => converse(stream, socket, deadline).await,
+                Err(f) => failed(socket, f),
             }
         }),
-        Err(f) => failed(f),
+        Err(f) => failed(socket, f),
     }
 }
 
-async fn open(path: &Path, deadline: Duration) -> Result<Sender, Failure> {
-    let stream = connect(path, deadline).await?;
+/// The transcript the probe makes when the other end of the connection answers its `i`-th
+/// request with `answers[i]`, raw bytes, and closes after the last (for fuzzing): the same
+/// conversation over an in-memory stream instead of a socket.
+#[doc(hidden)]
+pub fn replay(answers: &[&[u8]], socket: &str, deadline: Duration) -> DockerTranscript {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(f) => return failed(socket, f),
+    };
+    let answers: Vec<Vec<u8>> = answers.iter().map(|a| a.to_vec()).collect();
+    rt.block_on(async {
+        let (client, mut server) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(async move {
+            // An HTTP/1.1 client takes bytes that come before its request for a broken
+            // server, so each answer waits for the end of a request's headers. Errors only
+            // mean the probe hung up first.
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            for answer in answers {
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match read_unless_stalled(&mut server, &mut buf).await {
+                        Some(n) if n > 0 => request.extend_from_slice(&buf[..n]),
+                        // The probe hung up, or waits for more of the last answer: close.
+                        _ => {
+                            let _ = server.shutdown().await;
+                            return;
+                        }
+                    }
+                }
+                request.clear();
+                if server.write_all(&answer).await.is_err() {
+                    return;
+                }
+            }
+            let _ = server.shutdown().await;
+            // Drain what the probe still sends, so that its writes never block.
+            while let Ok(n) = server.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        });
+        converse(client, socket, deadline).await
+    })
+}
+
+/// Reads from the in-memory stream, or `None` once nothing else on the (single-threaded)
+/// runtime can make progress: the probe is then waiting for more of an answer that was cut
+/// short, and only its deadline would end the wait. A real server would hold the connection
+/// open until that deadline (which the probe's own tests cover); the replay closes it at once,
+/// so that such an input costs no more than any other.
+async fn read_unless_stalled(
+    stream: &mut tokio::io::DuplexStream,
+    buf: &mut [u8],
+) -> Option<usize> {
+    use std::pin::Pin;
+    use std::task::Poll;
+    use tokio::io::{AsyncRead, ReadBuf};
+    /// Turns of the scheduler with nothing arriving that count as a stall.
+    const IDLE_TURNS: u32 = 64;
+    let mut idle = 0;
+    std::future::poll_fn(|cx| {
+        let mut read = ReadBuf::new(buf);
+        match Pin::new(&mut *stream).poll_read(cx, &mut read) {
+            Poll::Ready(Ok(())) => Poll::Ready(Some(read.filled().len())),
+            Poll::Ready(Err(_)) => Poll::Ready(None),
+            Poll::Pending if idle < IDLE_TURNS => {
+                idle += 1;
+                // Let every other task run before asking again.
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Poll::Pending => Poll::Ready(None),
+        }
+    })
+    .await
+}
+
+fn failed(socket: &str, f: Failure) -> DockerTranscript {
+    DockerTranscript {
+        socket: socket.to_string(),
+        version: ProbeOutcome::Failed(f.clone()),
+        info: ProbeOutcome::Failed(f),
+    }
+}
+
+/// `GET /version`, then `GET /info` unless the first showed it is not Docker's API, over one
+/// connection.
+async fn converse<S>(stream: S, socket: &str, deadline: Duration) -> DockerTranscript
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut sender = match handshake(stream).await {
+        Ok(s) => s,
+        Err(f) => return failed(socket, f),
+    };
+    let version: Result<DockerVersion, Failure> = get(&mut sender, "/version", deadline).await;
+    let version = version.and_then(|v| match (&v.version, &v.api_version) {
+        (None, None) => Err(Failure::new(
+            FailureKind::Protocol,
+            "not Docker's Engine API: the answer to GET /version has no Version or ApiVersion",
+        )),
+        _ => Ok(v),
+    });
+    let info = match &version {
+        Err(f) if f.kind != FailureKind::Other => Err(Failure::new(
+            f.kind,
+            format!("not asked, because GET /version failed: {}", f.message),
+        )),
+        _ => get(&mut sender, "/info", deadline).await,
+    };
+    DockerTranscript {
+        socket: socket.to_string(),
+        version: version.into(),
+        info: info.into(),
+    }
+}
+
+async fn handshake<S>(stream: S) -> Result<Sender, Failure>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| Failure::new(FailureKind::Protocol, error_chain(&e)))?;

@@ -11,6 +11,7 @@ mod cri;
 mod faults;
 mod fix;
 mod fixtures;
+mod fuzz_corpus;
 mod hardening;
 mod live;
 mod output_safety;
