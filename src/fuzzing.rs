@@ -39,8 +39,8 @@ use crate::bundle::{self, BundleHost};
 use crate::cli::{CheckConfig, Cli, Command};
 use crate::commands;
 use crate::host::{
-    clean_path, Access, AccessKind, AccessLog, DirEntry, ErrorReason, FileKind, Host, HostError,
-    MAX_FILE_SIZE,
+    clean_path, resolve_in_root, Access, AccessKind, AccessLog, DirEntry, ErrorReason, FileKind,
+    Host, HostError, Prefix, MAX_FILE_SIZE,
 };
 use crate::probe::cri::{self, CriTranscript, Reply};
 use crate::probe::docker::{self, DockerTranscript};
@@ -583,9 +583,6 @@ const V1_MOUNTS: &str = "tmpfs /sys/fs/cgroup tmpfs ro,nosuid,nodev,noexec,mode=
     cgroup /sys/fs/cgroup/memory cgroup rw,nosuid,nodev,noexec,relatime,memory 0 0\n\
     cgroup /sys/fs/cgroup/pids cgroup rw,nosuid,nodev,noexec,relatime,pids 0 0\n";
 
-/// How many symlinks one lookup follows before it is a loop (as the filesystem host).
-const MAX_LINK_HOPS: usize = 40;
-
 #[derive(Clone, Debug)]
 enum Node {
     File(Vec<u8>),
@@ -673,48 +670,17 @@ impl MemHost {
 
     /// The path a host path names, its symlinks followed (inside this host).
     fn resolve(&self, path: &str) -> Result<String, HostError> {
-        if !path.starts_with('/') {
-            return Err(HostError::new(
-                path,
-                ErrorReason::Io("not an absolute path".into()),
-            ));
-        }
-        let mut resolved: Vec<String> = Vec::new();
-        let mut pending: Vec<String> = components(path).rev().map(str::to_string).collect();
-        let mut hops = 0;
-        while let Some(component) = pending.pop() {
-            match component.as_str() {
-                "." => continue,
-                ".." => {
-                    resolved.pop();
-                    continue;
-                }
-                _ => {}
-            }
-            resolved.push(component);
-            match self.nodes.get(&join(&resolved)) {
-                Some(Node::Link(target)) => {
-                    hops += 1;
-                    if hops > MAX_LINK_HOPS {
-                        return Err(HostError::new(path, ErrorReason::BadLink("loop".into())));
-                    }
-                    resolved.pop();
-                    if target.starts_with('/') {
-                        resolved.clear();
-                    }
-                    pending.extend(components(target).rev().map(str::to_string));
-                }
-                Some(Node::File(_) | Node::Socket | Node::Device) if !pending.is_empty() => {
+        let resolved = resolve_in_root(path, |prefix, more| {
+            match self.nodes.get(&join(prefix)) {
+                Some(Node::Link(target)) => Ok(Prefix::Link(target.clone())),
+                Some(Node::File(_) | Node::Socket | Node::Device) if more => {
                     // ENOTDIR, which the filesystem host reports as not found.
-                    return Err(HostError::new(path, ErrorReason::NotFound));
+                    Err(HostError::new(path, ErrorReason::NotFound))
                 }
-                Some(_) => {}
-                None => {
-                    resolved.extend(pending.drain(..).rev());
-                    break;
-                }
+                Some(_) => Ok(Prefix::Other),
+                None => Ok(Prefix::Missing),
             }
-        }
+        })?;
         Ok(join(&resolved))
     }
 
@@ -884,10 +850,6 @@ impl Host for MemHost {
         self.log.push_message(AccessKind::Probe, socket, error);
         transcript
     }
-}
-
-fn components(path: &str) -> impl DoubleEndedIterator<Item = &str> {
-    path.split('/').filter(|c| !c.is_empty())
 }
 
 fn join(components: &[String]) -> String {

@@ -19,15 +19,12 @@ use crate::probe::{self, Failure, FailureKind};
 
 use super::{
     Access, AccessKind, AccessLog, Answer, DirEntry, ErrorReason, FileKind, Host, HostError,
-    Recorded, Recording, MAX_FILE_SIZE,
+    Prefix, Recorded, Recording, MAX_FILE_SIZE,
 };
 
 /// The buffer [`Host::read_lines`] streams a file through: large enough that a big file
 /// takes few reads, small enough that it never shows in the peak memory.
 const STREAM_BUFFER: usize = 64 * 1024;
-
-/// How many symlinks one lookup may follow before it is called a loop (Linux's own limit).
-const MAX_LINK_HOPS: usize = 40;
 
 /// A host whose files live under a root directory.
 #[derive(Debug)]
@@ -104,49 +101,21 @@ impl FsHost {
     /// Maps a host path to a path on this machine, resolving symlinks inside the root when
     /// the root is not `/`.
     fn resolve(&self, path: &str) -> Result<PathBuf, HostError> {
-        if !path.starts_with('/') {
-            return Err(HostError::new(
-                path,
-                ErrorReason::Io("not an absolute path".into()),
-            ));
-        }
-        if self.live {
+        if self.live && path.starts_with('/') {
             return Ok(PathBuf::from(path));
         }
-        let mut resolved: Vec<String> = Vec::new();
-        let mut pending: Vec<String> = components(path).rev().map(str::to_string).collect();
-        let mut hops = 0;
-        while let Some(component) = pending.pop() {
-            match component.as_str() {
-                "." => continue,
-                ".." => {
-                    resolved.pop();
-                    continue;
-                }
-                _ => {}
-            }
-            resolved.push(component);
-            let on_disk = self.on_disk(&resolved);
+        let resolved = super::resolve_in_root(path, |prefix, _| {
+            let on_disk = self.on_disk(prefix);
+            // Missing (or unreadable) from here on: the caller's open reports why.
             let Ok(meta) = fs::symlink_metadata(&on_disk) else {
-                // Missing (or unreadable) from here on: the caller's open reports why.
-                resolved.extend(pending.drain(..).rev());
-                break;
+                return Ok(Prefix::Missing);
             };
             if !meta.file_type().is_symlink() {
-                continue;
-            }
-            hops += 1;
-            if hops > MAX_LINK_HOPS {
-                return Err(HostError::new(path, ErrorReason::BadLink("loop".into())));
+                return Ok(Prefix::Other);
             }
             let target = fs::read_link(&on_disk).map_err(|e| io_error(path, &e))?;
-            let target = target.to_string_lossy().into_owned();
-            resolved.pop();
-            if target.starts_with('/') {
-                resolved.clear();
-            }
-            pending.extend(components(&target).rev().map(str::to_string));
-        }
+            Ok(Prefix::Link(target.to_string_lossy().into_owned()))
+        })?;
         Ok(self.on_disk(&resolved))
     }
 
@@ -429,10 +398,6 @@ fn unresolvable(e: &HostError) -> Failure {
         _ => FailureKind::Other,
     };
     Failure::new(kind, e.reason.to_string())
-}
-
-fn components(path: &str) -> impl DoubleEndedIterator<Item = &str> {
-    path.split('/').filter(|c| !c.is_empty())
 }
 
 fn file_kind(meta: &Metadata) -> FileKind {

@@ -110,6 +110,76 @@ pub fn clean_path(path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// How many symlinks one lookup may follow before it is called a loop (Linux's own limit).
+pub const MAX_LINK_HOPS: usize = 40;
+
+/// What is at a path prefix, to [`resolve_in_root`].
+pub enum Prefix {
+    /// Nothing, or nothing that can be looked at: the rest of the path is kept as written,
+    /// and the read that follows reports why.
+    Missing,
+    /// A symlink, and its target as written.
+    Link(String),
+    /// Anything else (a directory, or a file at the end of the path).
+    Other,
+}
+
+/// Resolves an absolute host path component by component, as a process chrooted at the
+/// host's root would: `..` stops at the root, and an absolute link target starts again from
+/// it. `at` says what each prefix is (its components, and whether more follow it). Returns
+/// the resolved components.
+pub fn resolve_in_root(
+    path: &str,
+    mut at: impl FnMut(&[String], bool) -> Result<Prefix, HostError>,
+) -> Result<Vec<String>, HostError> {
+    if !path.starts_with('/') {
+        return Err(HostError::new(
+            path,
+            ErrorReason::Io("not an absolute path".into()),
+        ));
+    }
+    let components = |p: &str| -> Vec<String> {
+        p.split('/')
+            .filter(|c| !c.is_empty())
+            .rev()
+            .map(str::to_string)
+            .collect()
+    };
+    let mut resolved: Vec<String> = Vec::new();
+    let mut pending = components(path);
+    let mut hops = 0;
+    while let Some(component) = pending.pop() {
+        match component.as_str() {
+            "." => continue,
+            ".." => {
+                resolved.pop();
+                continue;
+            }
+            _ => {}
+        }
+        resolved.push(component);
+        match at(&resolved, !pending.is_empty())? {
+            Prefix::Other => {}
+            Prefix::Missing => {
+                resolved.extend(pending.drain(..).rev());
+                break;
+            }
+            Prefix::Link(target) => {
+                hops += 1;
+                if hops > MAX_LINK_HOPS {
+                    return Err(HostError::new(path, ErrorReason::BadLink("loop".into())));
+                }
+                resolved.pop();
+                if target.starts_with('/') {
+                    resolved.clear();
+                }
+                pending.extend(components(&target));
+            }
+        }
+    }
+    Ok(resolved)
+}
+
 /// Calls `each` for every line of `bytes` (numbered from `first`), without the `\n`; a
 /// final line without a newline counts, an empty tail does not. Returns the next number.
 pub fn for_each_line(bytes: &[u8], first: u32, each: &mut dyn FnMut(u32, &[u8])) -> u32 {
