@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::util::{project_root, Run};
+use crate::util::{run_with_limit, Run};
 
 const CONTAINERD: &str = "/usr/bin/containerd";
 /// Far above any deadline a test passes with --timeout; reaching it means a probe hung.
@@ -24,46 +24,9 @@ const WALL_CLOCK_LIMIT: Duration = Duration::from_secs(20);
 
 /// Runs `node-preflight ARGS`, killing it and failing the test if it outlives the limit.
 pub(crate) fn run_guarded(args: &[&str]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_node-preflight"))
-        .args(args)
-        .current_dir(project_root())
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the node-preflight binary runs");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > WALL_CLOCK_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "node-preflight {} did not finish within {WALL_CLOCK_LIMIT:?}: a probe ignored its deadline",
-                args.join(" ")
-            );
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
+    let mut argv = vec![env!("CARGO_BIN_EXE_node-preflight")];
+    argv.extend_from_slice(args);
+    run_with_limit(&argv, args, WALL_CLOCK_LIMIT)
 }
 
 fn json_run(args: &[&str]) -> serde_json::Value {

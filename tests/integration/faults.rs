@@ -18,9 +18,9 @@ use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::cri::{frame, response_headers};
 use crate::util::*;
@@ -69,44 +69,7 @@ pub(crate) fn guarded(who: &As, args: &[&str]) -> Run {
         ],
     };
     argv.extend(args.iter().map(OsString::from));
-    let mut child = Command::new(&argv[0])
-        .args(&argv[1..])
-        .current_dir(project_root())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", argv[0]));
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > WALL_CLOCK_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("node-preflight {args:?} did not finish within {WALL_CLOCK_LIMIT:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    let run = Run {
-        code: status.code().unwrap_or(-1),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    };
+    let run = run_with_limit(&argv, args, WALL_CLOCK_LIMIT);
     assert!(
         !run.stderr.contains("panicked"),
         "node-preflight panicked:\n{}",

@@ -2,10 +2,14 @@
 
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::fs;
+use std::io::Read;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
 
 /// Checks that need a live socket: a fixture tree in the repository cannot hold one (git
 /// stores no sockets), so fixture runs that expect a clean result leave these out. They are
@@ -23,6 +27,50 @@ pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+}
+
+/// Runs `argv` (node-preflight, or a wrapper that starts it) from the project root, killing it
+/// and failing the test if it outlives `limit`: a run that hung fails its test instead of
+/// hanging the suite. `args` are node-preflight's own arguments, for the message.
+pub fn run_with_limit<S: AsRef<OsStr>>(argv: &[S], args: &[&str], limit: Duration) -> Run {
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(project_root())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", argv[0].as_ref()));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut s = String::new();
+            let _ = pipe.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "node-preflight {} did not finish within {limit:?}: something ignored its deadline",
+                args.join(" ")
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
 }
 
 /// Runs the real `node-preflight` binary from the project root, without colour.
