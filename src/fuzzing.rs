@@ -61,102 +61,154 @@ const MAX_INPUT_FILES: usize = 64;
 /// with the input, so this bounds only a bug.
 const DEADLINE: Duration = Duration::from_secs(2);
 
+/// How far an input is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The fact groups that read the input — its parsers and mergers — and their facts as
+    /// `facts -o json` prints them; a bundle is read, and its host's facts gathered. What the
+    /// fuzz targets run: a fraction of a millisecond an input, and coverage that is the
+    /// parsers' own, so that a campaign can exhaust it.
+    Groups,
+    /// Everything a run then does: every fact group, every rule of the catalog, the `fix`
+    /// script and every report format (the machine-readable ones parsed back). What the
+    /// corpus replay runs too, so every saved input also crosses the whole chain.
+    Chain,
+}
+
 // ---- The targets -------------------------------------------------------------------------
 
 /// `/proc/mounts` (with `\040`-style escapes), as the cgroup gatherer reads it.
-pub fn proc_mounts(data: &[u8]) {
-    check_node(Base::Containerd, &files(data, "/proc/mounts"));
+pub fn proc_mounts(data: &[u8], scope: Scope) {
+    check_node(
+        Base::Containerd,
+        &files(data, "/proc/mounts"),
+        &["cgroups"],
+        scope,
+    );
 }
 
 /// `/proc/self/mountinfo`, read when `/proc/mounts` is not there.
-pub fn mountinfo(data: &[u8]) {
+pub fn mountinfo(data: &[u8], scope: Scope) {
     let mut files = files(data, "/proc/self/mountinfo");
     files.push(("/proc/mounts".to_string(), Entry::Absent));
-    check_node(Base::Containerd, &files);
+    check_node(Base::Containerd, &files, &["cgroups"], scope);
 }
 
 /// `/proc/modules`.
-pub fn proc_modules(data: &[u8]) {
-    check_node(Base::Containerd, &files(data, "/proc/modules"));
+pub fn proc_modules(data: &[u8], scope: Scope) {
+    check_node(
+        Base::Containerd,
+        &files(data, "/proc/modules"),
+        &["kernel"],
+        scope,
+    );
 }
 
 /// `/proc/cgroups`, on a cgroup v1 host (where the controllers come from it).
-pub fn proc_cgroups(data: &[u8]) {
+pub fn proc_cgroups(data: &[u8], scope: Scope) {
     let mut files = vec![(
         "/proc/mounts".to_string(),
         Entry::File(V1_MOUNTS.as_bytes().to_vec()),
     )];
     files.extend(self::files(data, "/proc/cgroups"));
-    check_node(Base::Containerd, &files);
+    check_node(Base::Containerd, &files, &["cgroups"], scope);
 }
 
 /// A plain-text kernel config at `/boot/config-$(uname -r)` (`/proc/config.gz` absent).
-pub fn kernel_config(data: &[u8]) {
-    check_node(Base::Containerd, &files(data, "/boot/config-6.8.0-fuzz"));
+pub fn kernel_config(data: &[u8], scope: Scope) {
+    check_node(
+        Base::Containerd,
+        &files(data, "/boot/config-6.8.0-fuzz"),
+        &["kernel"],
+        scope,
+    );
 }
 
 /// `/proc/config.gz`: the bytes as the gzip file (the corpus holds gzip files).
-pub fn kernel_config_gz(data: &[u8]) {
+pub fn kernel_config_gz(data: &[u8], scope: Scope) {
     let files = [("/proc/config.gz".to_string(), Entry::File(data.to_vec()))];
-    check_node(Base::Containerd, &files);
+    check_node(Base::Containerd, &files, &["kernel"], scope);
 }
 
 /// sysctl.d merging: the first file is `/etc/sysctl.d/99-fuzz.conf`; more files, shadowing
 /// and masking links come from marks.
-pub fn sysctl_d(data: &[u8]) {
-    check_node(Base::Containerd, &files(data, "/etc/sysctl.d/99-fuzz.conf"));
+pub fn sysctl_d(data: &[u8], scope: Scope) {
+    check_node(
+        Base::Containerd,
+        &files(data, "/etc/sysctl.d/99-fuzz.conf"),
+        &["sysctl"],
+        scope,
+    );
 }
 
 /// modules-load.d merging: the first file is `/etc/modules-load.d/fuzz.conf`.
-pub fn modules_load_d(data: &[u8]) {
+pub fn modules_load_d(data: &[u8], scope: Scope) {
     check_node(
         Base::Containerd,
         &files(data, "/etc/modules-load.d/fuzz.conf"),
+        &["modules-load.d"],
+        scope,
     );
 }
 
 /// containerd's config: the first file is `/etc/containerd/config.toml`; the files it imports
 /// come from marks.
-pub fn containerd_config(data: &[u8]) {
+pub fn containerd_config(data: &[u8], scope: Scope) {
     check_node(
         Base::Containerd,
         &files(data, "/etc/containerd/config.toml"),
+        &["containerd"],
+        scope,
     );
 }
 
 /// CRI-O's config: the first file is `/etc/crio/crio.conf`; drop-ins in
 /// `/etc/crio/crio.conf.d/` come from marks.
-pub fn crio_config(data: &[u8]) {
-    check_node(Base::Crio, &files(data, "/etc/crio/crio.conf"));
+pub fn crio_config(data: &[u8], scope: Scope) {
+    check_node(
+        Base::Crio,
+        &files(data, "/etc/crio/crio.conf"),
+        &["crio"],
+        scope,
+    );
 }
 
 /// The kubelet's `KubeletConfiguration` YAML at `/var/lib/kubelet/config.yaml`.
-pub fn kubelet_config(data: &[u8]) {
+pub fn kubelet_config(data: &[u8], scope: Scope) {
     check_node(
         Base::Containerd,
         &files(data, "/var/lib/kubelet/config.yaml"),
+        &["kubelet"],
+        scope,
     );
 }
 
 /// The kubelet's flags files: the first is `/var/lib/kubelet/kubeadm-flags.env`; marks add
 /// `/etc/default/kubelet`, the kubeadm drop-in, and so on.
-pub fn kubelet_flags(data: &[u8]) {
+pub fn kubelet_flags(data: &[u8], scope: Scope) {
     check_node(
         Base::Containerd,
         &files(data, "/var/lib/kubelet/kubeadm-flags.env"),
+        &["kubelet"],
+        scope,
     );
 }
 
 /// Docker's `/etc/docker/daemon.json`, on a Docker + cri-dockerd node.
-pub fn daemon_json(data: &[u8]) {
-    check_node(Base::Docker, &files(data, "/etc/docker/daemon.json"));
+pub fn daemon_json(data: &[u8], scope: Scope) {
+    check_node(
+        Base::Docker,
+        &files(data, "/etc/docker/daemon.json"),
+        &["docker"],
+        scope,
+    );
 }
 
 /// The CRI runtime's answers, protobuf bytes. The first byte says how each call ended (bit
 /// `i` set: call `i` failed with a gRPC status instead, its part being the code byte and the
 /// message); the rest is split at [`PART_MARK`] into the replies to v1 `Version`, v1alpha2
 /// `Version`, `Status` and `RuntimeConfig`.
-pub fn cri_responses(data: &[u8]) {
+pub fn cri_responses(data: &[u8], scope: Scope) {
     let (flags, rest) = data.split_first().map_or((0, &[][..]), |(f, r)| (*f, r));
     let mut parts = split(rest, PART_MARK).into_iter();
     let mut reply = |i: u8| {
@@ -181,13 +233,13 @@ pub fn cri_responses(data: &[u8]) {
     );
     let mut host = MemHost::node(Base::Containerd);
     host.cri = Some(transcript);
-    check(&host, Base::Containerd);
+    check(&host, Base::Containerd, &["cri"], scope);
 }
 
 /// Docker Engine's API: the bytes as the bodies of `200 OK` answers to `GET /version` and
 /// (after a line `#@@ /info`) `GET /info`, read by the real probe over an in-memory
 /// connection.
-pub fn docker_api(data: &[u8]) {
+pub fn docker_api(data: &[u8], scope: Scope) {
     let mut version = data;
     let mut info: &[u8] = b"{}";
     for (path, entry) in parse_files(data, "/version") {
@@ -198,7 +250,7 @@ pub fn docker_api(data: &[u8]) {
         }
     }
     let answers = [ok_answer(version), ok_answer(info)];
-    docker_replay(&[&answers[0], &answers[1]]);
+    docker_replay(&[&answers[0], &answers[1]], scope);
 }
 
 /// A `200 OK` answer with a JSON body, as HTTP/1.1 sends it.
@@ -215,31 +267,31 @@ fn ok_answer(body: &[u8]) -> Vec<u8> {
 /// Docker Engine's API: the bytes as what the other end of the socket sends (raw HTTP/1.1),
 /// split at [`PART_MARK`] into its answers to the probe's first and second requests, read by
 /// the real probe over an in-memory connection that closes after the last answer.
-pub fn docker_http(data: &[u8]) {
-    docker_replay(&split(data, PART_MARK));
+pub fn docker_http(data: &[u8], scope: Scope) {
+    docker_replay(&split(data, PART_MARK), scope);
 }
 
-fn docker_replay(answers: &[&[u8]]) {
+fn docker_replay(answers: &[&[u8]], scope: Scope) {
     let transcript = docker::replay(answers, "/var/run/docker.sock", DEADLINE);
     let mut host = MemHost::node(Base::Docker);
     host.docker = Some(transcript);
-    check(&host, Base::Docker);
+    check(&host, Base::Docker, &["docker"], scope);
 }
 
 /// A bundle: the bytes as the `.tar.gz` given to `check --bundle`, read by the bundle reader,
 /// replayed by [`BundleHost`] and checked with the checks its manifest names.
-pub fn bundle_archive(data: &[u8]) {
-    check_bundle(data);
+pub fn bundle_archive(data: &[u8], scope: Scope) {
+    check_bundle(data, scope);
 }
 
 /// A bundle's tar stream, gzipped here before it is read as [`bundle_archive`] reads it: the
 /// fuzzer mutates the manifest and the tar headers directly rather than through gzip.
-pub fn bundle_tar(data: &[u8]) {
+pub fn bundle_tar(data: &[u8], scope: Scope) {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     // Writing to a Vec cannot fail.
     let _ = gz.write_all(data);
     if let Ok(archive) = gz.finish() {
-        check_bundle(&archive);
+        check_bundle(&archive, scope);
     }
 }
 
@@ -261,23 +313,27 @@ fn config() -> &'static CheckConfig {
     })
 }
 
-fn check_node(base: Base, files: &[(String, Entry)]) {
+fn check_node(base: Base, files: &[(String, Entry)], groups: &[&str], scope: Scope) {
     let mut host = MemHost::node(base);
     for (path, entry) in files {
         host.put(path, entry.clone());
     }
-    check(&host, base);
+    check(&host, base, groups, scope);
 }
 
-/// Every check of the catalog on `host`, then every output made from the results.
-fn check(host: &MemHost, base: Base) {
+/// The input's fact groups on `host` ([`Scope::Groups`]), or every check of the catalog on
+/// it and every output made from the results ([`Scope::Chain`]).
+fn check(host: &MemHost, base: Base, groups: &[&str], scope: Scope) {
     let config = config();
+    if scope == Scope::Groups {
+        let mut options = config.options();
+        options.runtime.timeout = DEADLINE;
+        let facts = crate::facts::gather_groups(host, groups, request(), &options);
+        assert_facts_serialize(&facts);
+        return;
+    }
     let (mut report, facts) = evaluate(host);
-    let facts_json: serde_json::Map<String, serde_json::Value> = facts
-        .iter()
-        .filter_map(|(name, fact)| Some((name.clone(), serde_json::to_value(fact).ok()?)))
-        .collect();
-    assert_eq!(facts_json.len(), facts.len(), "a fact does not serialize");
+    assert_facts_serialize(&facts);
     let _ = crate::fix::script(&crate::fix::Run {
         host,
         redactions: &[],
@@ -294,6 +350,24 @@ fn check(host: &MemHost, base: Base) {
         .checks
         .retain(|c| unchanged.get(&c.id) != Some(&signature(c)));
     render(&report);
+}
+
+/// The facts as `facts -o json` prints them: each must serialize.
+fn assert_facts_serialize(facts: &crate::facts::FactSet) {
+    let facts_json: serde_json::Map<String, serde_json::Value> = facts
+        .iter()
+        .filter_map(|(name, fact)| Some((name.clone(), serde_json::to_value(fact).ok()?)))
+        .collect();
+    assert_eq!(facts_json.len(), facts.len(), "a fact does not serialize");
+}
+
+/// The facts the whole built-in catalog asks for, worked out once.
+fn request() -> &'static crate::facts::FactRequest {
+    static REQUEST: OnceLock<crate::facts::FactRequest> = OnceLock::new();
+    REQUEST.get_or_init(|| {
+        let rules = config().selected_rules();
+        crate::facts::FactRequest::new(crate::rules::Catalog::facts_of(rules.iter().copied()))
+    })
 }
 
 fn evaluate(host: &dyn Host) -> (Report, crate::facts::FactSet) {
@@ -353,7 +427,7 @@ fn assert_well_formed(xml: &str) {
     assert_eq!(depth, 0, "the JUnit report leaves elements open:\n{xml}");
 }
 
-fn check_bundle(data: &[u8]) {
+fn check_bundle(data: &[u8], scope: Scope) {
     // Smaller bounds than a real run's keep each input fast; the code path is the same.
     let limits = bundle::reader::Limits {
         total: 8 * 1024 * 1024,
@@ -374,6 +448,12 @@ fn check_bundle(data: &[u8]) {
     let Ok(host) = BundleHost::new(read, "bundle fuzz.tar.gz".to_string()) else {
         return;
     };
+    if scope == Scope::Groups {
+        let request =
+            crate::facts::FactRequest::new(crate::rules::Catalog::facts_of(rules.iter().copied()));
+        assert_facts_serialize(&crate::facts::gather(&host, &request, &options));
+        return;
+    }
     let (report, facts) =
         commands::evaluate_with_facts(&host, &rules, &options, &config.ignore, config.fail_on);
     render(&report);
@@ -605,35 +685,45 @@ struct MemHost {
 
 impl MemHost {
     fn node(base: Base) -> Self {
-        let mut host = MemHost {
-            nodes: BTreeMap::from([
-                ("/".to_string(), Node::Dir),
-                ("/dev".to_string(), Node::Dir),
-                ("/dev/null".to_string(), Node::Device),
-            ]),
-            cri: None,
-            docker: None,
-            log: AccessLog::default(),
-        };
-        let runtime_files = match base {
-            Base::Containerd => CONTAINERD_NODE,
-            Base::Crio => CRIO_NODE,
-            Base::Docker => DOCKER_NODE,
-        };
-        for (path, text) in NODE.iter().chain(runtime_files) {
-            host.put(path, Entry::File(text.as_bytes().to_vec()));
-        }
+        // The base node's tree is built once and copied for each input.
+        static TREES: [OnceLock<BTreeMap<String, Node>>; 3] =
+            [OnceLock::new(), OnceLock::new(), OnceLock::new()];
         let (socket, name) = match base {
             Base::Containerd => ("/run/containerd/containerd.sock", "containerd"),
             Base::Crio => ("/var/run/crio/crio.sock", "cri-o"),
             Base::Docker => ("/run/cri-dockerd.sock", "docker"),
         };
-        host.insert(socket, Node::Socket);
-        host.cri = Some(healthy_cri(socket, name));
-        if base == Base::Docker {
-            host.insert("/var/run/docker.sock", Node::Socket);
+        let nodes = TREES[base as usize].get_or_init(|| {
+            let mut host = MemHost {
+                nodes: BTreeMap::from([
+                    ("/".to_string(), Node::Dir),
+                    ("/dev".to_string(), Node::Dir),
+                    ("/dev/null".to_string(), Node::Device),
+                ]),
+                cri: None,
+                docker: None,
+                log: AccessLog::default(),
+            };
+            let runtime_files = match base {
+                Base::Containerd => CONTAINERD_NODE,
+                Base::Crio => CRIO_NODE,
+                Base::Docker => DOCKER_NODE,
+            };
+            for (path, text) in NODE.iter().chain(runtime_files) {
+                host.put(path, Entry::File(text.as_bytes().to_vec()));
+            }
+            host.insert(socket, Node::Socket);
+            if base == Base::Docker {
+                host.insert("/var/run/docker.sock", Node::Socket);
+            }
+            host.nodes
+        });
+        MemHost {
+            nodes: nodes.clone(),
+            cri: Some(healthy_cri(socket, name)),
+            docker: None,
+            log: AccessLog::default(),
         }
-        host
     }
 
     /// Puts what an input names at a path (made absolute and clean, its parents directories).

@@ -1,3 +1,5 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| node_preflight::fuzzing::bundle_tar(data));
+use node_preflight::fuzzing::{self, Scope};
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzzing::bundle_tar(data, Scope::Groups));

@@ -1,3 +1,5 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| node_preflight::fuzzing::docker_api(data));
+use node_preflight::fuzzing::{self, Scope};
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzzing::docker_api(data, Scope::Groups));

@@ -1,3 +1,5 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| node_preflight::fuzzing::kernel_config(data));
+use node_preflight::fuzzing::{self, Scope};
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzzing::kernel_config(data, Scope::Groups));

@@ -1,3 +1,5 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| node_preflight::fuzzing::sysctl_d(data));
+use node_preflight::fuzzing::{self, Scope};
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzzing::sysctl_d(data, Scope::Groups));

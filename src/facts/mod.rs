@@ -401,6 +401,42 @@ pub fn gather(host: &dyn Host, request: &FactRequest, options: &Options) -> Fact
     facts
 }
 
+/// Only the named groups (each dependent one after the groups it needs, which are run
+/// first), on this thread, without the late groups or the derived facts: one group's
+/// parsers and mergers and nothing else, which is what a fuzz target explores.
+///
+/// # Panics
+/// When a name is not a group's: the names are the caller's constants.
+pub fn gather_groups(
+    host: &dyn Host,
+    names: &[&str],
+    request: &FactRequest,
+    options: &Options,
+) -> FactSet {
+    let group = |name: &str| {
+        GROUPS
+            .iter()
+            .find(|g| g.name == name)
+            .unwrap_or_else(|| panic!("no fact group is named {name:?}"))
+    };
+    let mut facts = FactSet::default();
+    for name in names {
+        match group(name).run {
+            Run::Alone(gather) => facts.extend(gather(host, request)),
+            Run::After(needs, gather) => {
+                let mut before = FactSet::default();
+                for need in needs {
+                    if let Run::Alone(first) = group(need).run {
+                        before.extend(first(host, request));
+                    }
+                }
+                facts.extend(gather(host, request, &before, options));
+            }
+        }
+    }
+    facts
+}
+
 /// Names the first line of a /proc file that a parser refused: `/proc/modules:2: not a
 /// "name size …" line: "garbage"`.
 pub(crate) fn malformed_line(

@@ -75,7 +75,7 @@ struct AssignmentLine<'a> {
     path: &'a str,
     line: u32,
     /// The key as sysctl reads it (dotted), which may be a glob.
-    key: Cow<'a, str>,
+    key: KeyPattern<'a>,
     /// The value as written.
     value: &'a str,
 }
@@ -89,7 +89,7 @@ fn assignment_lines(files: &confdirs::MergedDirs) -> Vec<AssignmentLine<'_>> {
                 lines.push(AssignmentLine {
                     path: &file.path,
                     line,
-                    key,
+                    key: KeyPattern::new(key),
                     value,
                 });
             }
@@ -113,7 +113,7 @@ fn persisted_value(files: &confdirs::MergedDirs, lines: &[AssignmentLine<'_>], k
     }
     let assignments: Vec<Assignment<'_>> = lines
         .iter()
-        .filter(|l| key_matches(&l.key, key))
+        .filter(|l| l.key.matches(key))
         .map(|l| Assignment {
             path: l.path,
             line: l.line,
@@ -178,15 +178,33 @@ fn normalise_key(key: &str) -> Cow<'_, str> {
     }
 }
 
-/// Since systemd 247 a key may be a glob (`net.ipv4.conf.*.rp_filter`).
-fn key_matches(pattern: &str, key: &str) -> bool {
-    if pattern == key {
-        return true;
+/// An assignment's key. Since systemd 247 a key may be a glob (`net.ipv4.conf.*.rp_filter`),
+/// compiled once per line rather than once per key asked.
+enum KeyPattern<'a> {
+    Exact(Cow<'a, str>),
+    Glob(globset::GlobMatcher),
+    /// A glob that does not compile matches nothing, as systemd-sysctl skips it.
+    Invalid,
+}
+
+impl<'a> KeyPattern<'a> {
+    fn new(key: Cow<'a, str>) -> Self {
+        if !key.contains(['*', '?', '[']) {
+            return KeyPattern::Exact(key);
+        }
+        match Glob::new(&key) {
+            Ok(glob) => KeyPattern::Glob(glob.compile_matcher()),
+            Err(_) => KeyPattern::Invalid,
+        }
     }
-    if !pattern.contains(['*', '?', '[']) {
-        return false;
+
+    fn matches(&self, key: &str) -> bool {
+        match self {
+            KeyPattern::Exact(exact) => exact == key,
+            KeyPattern::Glob(glob) => glob.is_match(key),
+            KeyPattern::Invalid => false,
+        }
     }
-    Glob::new(pattern).is_ok_and(|g| g.compile_matcher().is_match(key))
 }
 
 /// Values compare as the kernel prints them: fields separated by one space.
@@ -224,10 +242,11 @@ mod tests {
 
     #[test]
     fn globs_match_keys() {
-        assert!(key_matches(
-            "net.ipv4.conf.*.rp_filter",
-            "net.ipv4.conf.all.rp_filter"
-        ));
-        assert!(!key_matches("net.ipv4.ip_forward", "net.ipv4.ip_forwardx"));
+        let key = |k: &'static str| KeyPattern::new(Cow::Borrowed(k));
+        assert!(key("net.ipv4.conf.*.rp_filter").matches("net.ipv4.conf.all.rp_filter"));
+        assert!(!key("net.ipv4.conf.*.rp_filter").matches("net.ipv4.ip_forward"));
+        assert!(key("net.ipv4.ip_forward").matches("net.ipv4.ip_forward"));
+        assert!(!key("net.ipv4.ip_forward").matches("net.ipv4.ip_forwardx"));
+        assert!(!key("net.ipv4.[").matches("net.ipv4.["));
     }
 }

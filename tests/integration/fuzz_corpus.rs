@@ -1,20 +1,22 @@
 //! The fuzz corpora replayed as ordinary tests: every saved input of every fuzz target
 //! (`fuzz/corpus/<target>/`, minimised by `cargo fuzz cmin`) and every input that once made a
 //! target fail (`fuzz/regressions/<target>/`) goes through the same entry point the fuzzer
-//! calls, on the stable toolchain, without the fuzz crate. An entry point panics on any
-//! failure (a panic in the tool, a report that does not parse), so returning is the test.
+//! calls, on the stable toolchain, without the fuzz crate: once as the fuzzer runs it (the
+//! input's fact groups, `Scope::Groups`) and once through the whole chain (every rule, `fix`
+//! and every report format, `Scope::Chain`). An entry point panics on any failure (a panic in
+//! the tool, a report that does not parse), so returning is the test.
 
 use std::fs;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 
-use node_preflight::fuzzing;
+use node_preflight::fuzzing::{self, Scope};
 
 use crate::util::project_root;
 
 /// Runs every file of the target's corpus (and of its regressions, when it has any) through
 /// `entry`, and fails naming every input that panicked.
-fn replay(target: &str, entry: fn(&[u8])) {
+fn replay(target: &str, entry: fn(&[u8], Scope)) {
     let fuzz = project_root().join("fuzz");
     let corpus = inputs(&fuzz.join("corpus").join(target));
     assert!(
@@ -24,8 +26,10 @@ fn replay(target: &str, entry: fn(&[u8])) {
     let regressions = inputs(&fuzz.join("regressions").join(target));
     let mut failed = Vec::new();
     for (path, bytes) in corpus.iter().chain(&regressions) {
-        if panic::catch_unwind(AssertUnwindSafe(|| entry(bytes))).is_err() {
-            failed.push(path.clone());
+        for scope in [Scope::Groups, Scope::Chain] {
+            if panic::catch_unwind(AssertUnwindSafe(|| entry(bytes, scope))).is_err() {
+                failed.push(format!("{path} ({scope:?})"));
+            }
         }
     }
     assert!(

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Fuzzes every target until it plateaus, two at a time, and merges what each found into the
+committed corpora.
+
+Each target runs on a scratch copy of fuzz/corpus/<target> (libFuzzer, no sanitizer, nice 19)
+and is stopped (SIGINT: libFuzzer prints its final statistics) once it has plateaued by the
+criterion of stats.py, taken on time: no new coverage edge in the last half of the session and
+no new feature in the last quarter, after at least --min seconds; or at --max seconds whatever
+it is doing. Its log is LOGS/<target>.log; stats.py then reports on executions. The inputs that
+add coverage are merged back into fuzz/corpus/<target>, truncated as the committed corpora are
+(bundle_tar's stays as it is: its inputs are whole tar streams, and bundle_archive carries the
+same paths gzipped).
+
+Usage (from anywhere): fuzz/scripts/campaign.py [--jobs 2] [--min 150] [--max 540]
+                       [--logs /tmp/np-campaign/logs] [--no-build] [--no-merge] [TARGET ...]
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+FUZZ = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(FUZZ, "target", "x86_64-unknown-linux-gnu", "release")
+DICT_TARGETS = {
+    "sysctl_d", "modules_load_d", "containerd_config", "crio_config", "kubelet_flags",
+    "kubelet_config", "daemon_json", "proc_mounts", "mountinfo", "proc_modules",
+    "proc_cgroups", "kernel_config", "docker_api",
+}
+# The longest input a merge keeps: what keeps the committed corpora small (see hardening.md).
+MERGE_LEN = {
+    **{t: 2048 for t in ("proc_mounts", "mountinfo", "sysctl_d", "containerd_config",
+                         "crio_config", "kubelet_config", "kubelet_flags", "daemon_json")},
+    **{t: 4096 for t in ("kernel_config", "modules_load_d", "docker_api", "docker_http")},
+    **{t: 65536 for t in ("proc_modules", "proc_cgroups", "kernel_config_gz", "cri_responses")},
+    "bundle_archive": 1048576,
+}
+STATUS = re.compile(r"^#(\d+)\s+(\w+)\s+cov: (\d+) ft: (\d+)")
+
+
+def targets():
+    names = os.listdir(os.path.join(FUZZ, "fuzz_targets"))
+    return sorted(n[:-3] for n in names if n.endswith(".rs"))
+
+
+def fuzz(target, args, scratch, say):
+    work = os.path.join(scratch, target)
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(os.path.join(FUZZ, "corpus", target), work)
+    max_len = 1048576 if target.startswith("bundle") else 65536
+    cmd = ["nice", "-n", "19", os.path.join(BIN, target), work,
+           f"-max_len={max_len}", "-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1",
+           f"-artifact_prefix={scratch}/crash-{target}-"]
+    if target in DICT_TARGETS:
+        cmd.append("-dict=" + os.path.join(FUZZ, "dict", "files.dict"))
+    log = open(os.path.join(args.logs, f"{target}.log"), "a")
+    log.write(f"=== campaign {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} "
+              f"min {args.min} s max {args.max} s\n")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            errors="replace")
+    started = None
+    last_cov = last_ft = 0.0
+    cov = ft = None
+    stop = threading.Event()
+
+    def watch():
+        # Stops the session once it has plateaued (or at --max), judged every second.
+        while not stop.wait(1.0):
+            if started is None:
+                continue
+            elapsed = time.monotonic() - started
+            plateau = (elapsed >= args.min and elapsed - last_cov >= elapsed / 2
+                       and elapsed - last_ft >= elapsed / 4)
+            if plateau or elapsed >= args.max:
+                proc.send_signal(signal.SIGINT)
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    for line in proc.stderr:
+        log.write(line)
+        m = STATUS.match(line)
+        if not m:
+            continue
+        now = time.monotonic()
+        c, f = int(m.group(3)), int(m.group(4))
+        if m.group(2) == "INITED":
+            started = now
+        elif started is not None:
+            if cov is not None and c > cov:
+                last_cov = now - started
+            if ft is not None and f > ft:
+                last_ft = now - started
+        cov, ft = c, f
+    code = proc.wait()
+    stop.set()
+    log.close()
+    elapsed = time.monotonic() - started if started else 0
+    say(f"{target}: {elapsed:.0f} s, cov {cov} (last new at {last_cov:.0f} s), "
+        f"ft {ft} (last new at {last_ft:.0f} s), exit {code}")
+    crashes = [f for f in os.listdir(scratch) if f.startswith(f"crash-{target}-")]
+    if crashes:
+        say(f"{target}: CRASH inputs in {scratch}: {crashes}")
+    if not args.no_merge and target in MERGE_LEN:
+        before = len(os.listdir(os.path.join(FUZZ, "corpus", target)))
+        subprocess.run([os.path.join(BIN, target), "-merge=1", f"-max_len={MERGE_LEN[target]}",
+                        os.path.join(FUZZ, "corpus", target), work],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        after = len(os.listdir(os.path.join(FUZZ, "corpus", target)))
+        say(f"{target}: merged, {before} -> {after} committed inputs")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--min", type=float, default=150)
+    parser.add_argument("--max", type=float, default=540)
+    parser.add_argument("--logs", default="/tmp/np-campaign/logs")
+    parser.add_argument("--scratch", default="/tmp/np-campaign/work")
+    parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--no-merge", action="store_true")
+    parser.add_argument("targets", nargs="*")
+    args = parser.parse_args()
+    os.makedirs(args.logs, exist_ok=True)
+    os.makedirs(args.scratch, exist_ok=True)
+    if not args.no_build:
+        subprocess.run(["cargo", "+nightly", "fuzz", "build", "--sanitizer", "none"], cwd=FUZZ,
+                       check=True)
+    queue = args.targets or targets()
+    lock = threading.Lock()
+
+    def say(text):
+        with lock:
+            print(f"{time.strftime('%H:%M:%S')} {text}", flush=True)
+
+    def worker():
+        while True:
+            with lock:
+                if not queue:
+                    return
+                target = queue.pop(0)
+            fuzz(target, args, args.scratch, say)
+
+    threads = [threading.Thread(target=worker) for _ in range(args.jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    say("done")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
