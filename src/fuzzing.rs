@@ -6,13 +6,16 @@
 //! saved input on the stable toolchain. Each function puts the bytes where the tool would find
 //! them on a node (`/proc/mounts`, `/etc/containerd/config.toml`, a CRI socket's answers, a
 //! bundle's archive), on an in-memory host that is otherwise a plain healthy node, and then
-//! runs the whole chain: every fact group, every rule of the built-in catalog, the `facts` JSON,
-//! the `fix` script, and every report format for the checks the input changed. A bundle is
-//! read by the bundle reader and replayed by `BundleHost` instead. A function returns normally
-//! for any input;
-//! it panics only when the tool would panic, or when an output is broken (a JSON report that
-//! does not parse, a JUnit report that is not well-formed XML), so that the fuzzer finds both.
+//! takes them as far as its [`Scope`] says:
+//! - [`Scope::Groups`] (the fuzz targets): the fact groups that read the input — the parsers
+//!   and mergers — and their facts as `facts -o json` prints them. The coverage the fuzzer
+//!   steers by is then the parsers' own, and an input costs a fraction of a millisecond;
+//! - [`Scope::Chain`] (the replay, besides the above): every fact group, every rule of the
+//!   built-in catalog, the `fix` script, and every report format for the checks the input
+//!   changed.
 //!
+//! A bundle is read by the bundle reader and replayed by `BundleHost` instead. A function
+//! returns normally for any input;
 //! ## Several files in one input
 //!
 //! Mergers read several files. Their targets take the first file's content as the input up to
