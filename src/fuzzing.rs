@@ -15,7 +15,10 @@
 //!   changed.
 //!
 //! A bundle is read by the bundle reader and replayed by `BundleHost` instead. A function
-//! returns normally for any input;
+//! returns normally for any input; it panics only when the tool would panic, or when an
+//! output is broken (a fact that does not serialize, a JSON report that does not parse, a
+//! JUnit report that is not well-formed XML), so that the fuzzer finds both.
+//!
 //! ## Several files in one input
 //!
 //! Mergers read several files. Their targets take the first file's content as the input up to
