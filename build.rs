@@ -10,7 +10,6 @@ use std::fs;
 use std::path::Path;
 
 fn main() {
-    link_without_pie();
     println!("cargo:rerun-if-changed=checks");
     let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
@@ -39,14 +38,4 @@ fn main() {
     }
     out.push_str("]\n");
     fs::write(Path::new(&out_dir).join("builtin_checks.rs"), out).expect("OUT_DIR is writable");
-}
-
-/// Links the tool as a position-dependent executable on Linux: a PIE binary of this size has
-/// ~11,500 relative relocations for the dynamic loader to apply at every start (a quarter of
-/// a millisecond here, on a run that costs a few), and the tool gains nothing from ASLR of its
-/// own code that it would not lose by being run once and exiting.
-fn link_without_pie() {
-    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
-        println!("cargo:rustc-link-arg-bin=node-preflight=-no-pie");
-    }
 }
