@@ -321,18 +321,28 @@ enum Run {
 
 /// Every group. The threads take them in this order, each taking the first whose groups it
 /// needs have finished, so:
-/// - the groups that can cost the most on a busy node come first, longest first so the
-///   others fill in beside them: containerd's TOML with its imports, the sysctl.d files, the
-///   mount table, the module list (the kubelet's before them: it is small, and the CRI probe
-///   needs its endpoint);
-/// - the CRI probe comes after every group that works, and starts as soon as a thread is
-///   free, without waiting for the others to finish. It mostly waits for the runtime, which
-///   needs a core to answer: measured on two cores, starting it earlier, beside the kernel
-///   config's decompression, made the whole run slower.
+/// - the kernel config comes first: inflating `/proc/config.gz` is the costliest group of a
+///   live run, and the thread that starts first takes it while the other starts up;
+/// - the CRI probe comes as soon as the kubelet's (small) group has given its endpoint: it
+///   mostly waits for the runtime, and waits beside the other groups' work rather than after
+///   it (a core left idle by the wait is the runtime's to answer with). Measured on two cores
+///   with a real containerd (hyperfine, medians of 80): 5.0 ms with the kernel config fifth
+///   and the probe last, 4.7 ms with the kernel config first, 4.6 ms with the probe third;
+/// - then the groups that can cost the most on a busy node, longest first so the others fill
+///   in beside them: containerd's TOML with its imports, the sysctl.d files, the mount
+///   table; the small ones last.
 const GROUPS: &[Group] = &[
+    Group {
+        name: "kernel",
+        run: Run::Alone(kernel::gather),
+    },
     Group {
         name: "kubelet",
         run: Run::Alone(kubelet::gather),
+    },
+    Group {
+        name: "cri",
+        run: Run::After(&["kubelet"], cri::gather),
     },
     Group {
         name: "containerd",
@@ -347,10 +357,6 @@ const GROUPS: &[Group] = &[
         run: Run::Alone(cgroups::gather),
     },
     Group {
-        name: "kernel",
-        run: Run::Alone(kernel::gather),
-    },
-    Group {
         name: "modules-load.d",
         run: Run::Alone(modules_load::gather),
     },
@@ -361,10 +367,6 @@ const GROUPS: &[Group] = &[
     Group {
         name: "crio",
         run: Run::Alone(crio::gather),
-    },
-    Group {
-        name: "cri",
-        run: Run::After(&["kubelet"], cri::gather),
     },
     // Docker's default cgroup driver depends on the cgroup mode and the init system.
     Group {
