@@ -185,19 +185,20 @@ async fn probe_async(path: &Path, socket: &str, deadline: Duration) -> CriTransc
     };
     let mut grpc = Grpc::new(channel).max_decoding_message_size(MAX_MESSAGE);
 
-    let version = version(&mut grpc, deadline).await;
-    let (status, runtime_config) = match why_not_ask_more(&version) {
+    // All three at once, as three streams of the one HTTP/2 connection: one round trip to
+    // the runtime instead of two, and a runtime that does not answer costs the deadline
+    // once. What Status and RuntimeConfig answered is used only when Version's answer says
+    // the v1 API is there to answer them.
+    let (mut for_status, mut for_config) = (grpc.clone(), grpc.clone());
+    let (version, status, runtime_config) = futures_util::future::join3(
+        version(&mut grpc, deadline),
+        status(&mut for_status, deadline),
+        runtime_config(&mut for_config, deadline),
+    )
+    .await;
+    let (status, runtime_config) = match why_not_use_more(&version) {
         Some(failure) => (Err(failure.clone()), Err(failure)),
-        // Asked at once, as two streams of the one HTTP/2 connection: a round trip less,
-        // and a runtime slow to answer one costs the deadline once, not twice.
-        None => {
-            let mut grpc_too = grpc.clone();
-            futures_util::future::join(
-                status(&mut grpc, deadline),
-                runtime_config(&mut grpc_too, deadline),
-            )
-            .await
-        }
+        None => (status, runtime_config),
     };
     CriTranscript {
         socket: socket.to_string(),
@@ -207,19 +208,20 @@ async fn probe_async(path: &Path, socket: &str, deadline: Duration) -> CriTransc
     }
 }
 
-/// Why the calls after `Version` are not made, given how `Version` went (`None`: make them).
-fn why_not_ask_more(version: &Result<VersionAnswer, Failure>) -> Option<Failure> {
+/// Why the answers to the calls beside `Version` are not used, given how `Version` went
+/// (`None`: use them).
+fn why_not_use_more(version: &Result<VersionAnswer, Failure>) -> Option<Failure> {
     match version {
         Ok(answer) if answer.api() == "v1alpha2" => Some(Failure::new(
             FailureKind::Unimplemented,
-            "not asked: the runtime answers only the CRI v1alpha2 API",
+            "not used: the runtime answers only the CRI v1alpha2 API",
         )),
-        // The server answered, only not this call: the others may still work.
+        // The server answered, only not this call: the others may still have worked.
         Err(f) if f.kind == FailureKind::Unimplemented => None,
-        // A dead or foreign server: asking again would only wait out the deadline again.
+        // A dead or foreign server: whatever the others got says nothing more.
         Err(f) => Some(Failure::new(
             f.kind,
-            format!("not asked, because Version failed: {}", f.message),
+            format!("not used, because Version failed: {}", f.message),
         )),
         Ok(_) => None,
     }
@@ -374,7 +376,7 @@ pub fn replay(
         }
         Err(other) => Err(other),
     };
-    let (status, runtime_config) = match why_not_ask_more(&version) {
+    let (status, runtime_config) = match why_not_use_more(&version) {
         Some(failure) => (Err(failure.clone()), Err(failure)),
         None => (
             decode("Status", status).map(status_answer),

@@ -617,10 +617,16 @@ fn a_runtime_answering_only_v1alpha2_fails_the_v1_check() {
     version.extend(pb_string(2, "oldtainerd"));
     version.extend(pb_string(3, "1.4.0"));
     version.extend(pb_string(4, "v1alpha2"));
-    // First request (runtime.v1 Version): Unimplemented (12); second (v1alpha2): an answer.
+    // The three runtime.v1 requests (Version, Status, RuntimeConfig, sent at once):
+    // Unimplemented (12); the fourth (v1alpha2 Version): an answer.
     scripted_h2_server(
         &sock.path(),
-        vec![Answer::Status(12), Answer::Message(version)],
+        vec![
+            Answer::Status(12),
+            Answer::Status(12),
+            Answer::Status(12),
+            Answer::Message(version),
+        ],
     );
     let report = json_run(&["--cri-socket", &sock.arg(), "--only", "cri.*"]);
     assert_status(
@@ -633,7 +639,8 @@ fn a_runtime_answering_only_v1alpha2_fails_the_v1_check() {
             "1.26",
         ],
     );
-    // It did answer, so it is reachable; the v1 calls it was not asked are errors that say why.
+    // It did answer, so it is reachable; the v1 calls it could not answer are errors that say
+    // why.
     assert_status(&report, "cri.endpoint.reachable", "pass", &[]);
     assert_status(
         &report,
