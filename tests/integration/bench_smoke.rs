@@ -6,7 +6,6 @@ use std::process::Command;
 const BUDGETS: &[&str] = &[
     "live-check-vs-cat",
     "busy-vs-small",
-    "busy-vs-small-per-cat",
     "bundles-per-second",
     "peak-rss-busy",
     "no-subprocess",
