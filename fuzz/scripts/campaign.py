@@ -5,9 +5,10 @@ committed corpora.
 The targets are built with coverage on node-preflight's own crate only (rustc-wrapper, beside
 this script). Each runs on a scratch copy of fuzz/corpus/<target> (libFuzzer, no sanitizer, nice 19)
 and is stopped (SIGINT: libFuzzer prints its final statistics) once it has plateaued by the
-criterion of stats.py, taken on time: no new coverage edge in the last half of the session and
-no new feature in the last quarter, after at least --min seconds; or at --max seconds whatever
-it is doing. Its log is LOGS/<target>.log; stats.py then reports on executions. The inputs that
+criterion of stats.py, taken on the fuzzer's CPU time (which, for a single-threaded fuzzer,
+counts executions, whatever else the machine does or however long the process is stopped):
+no new coverage edge in the last half of the session and no new feature in the last quarter,
+after at least --min CPU seconds; or at --max CPU seconds whatever it is doing. Its log is LOGS/<target>.log; stats.py then reports on executions. The inputs that
 add coverage are merged back into fuzz/corpus/<target>, truncated as the committed corpora are
 (bundle_tar's stays as it is: its inputs are whole tar streams, and bundle_archive carries the
 same paths gzipped).
@@ -43,6 +44,7 @@ MERGE_LEN = {
     **{t: 65536 for t in ("proc_modules", "proc_cgroups", "kernel_config_gz", "cri_responses")},
     "bundle_archive": 1048576,
 }
+TICKS = os.sysconf("SC_CLK_TCK")
 STATUS = re.compile(r"^#(\d+)\s+(\w+)\s+cov: (\d+) ft: (\d+)")
 
 
@@ -71,12 +73,21 @@ def fuzz(target, args, scratch, say):
     cov = ft = None
     stop = threading.Event()
 
+    def cpu():
+        # utime + stime of the fuzzer, in seconds (fields 14 and 15 of /proc/PID/stat).
+        try:
+            with open(f"/proc/{proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / TICKS
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
     def watch():
         # Stops the session once it has plateaued (or at --max), judged every second.
         while not stop.wait(1.0):
             if started is None:
                 continue
-            elapsed = time.monotonic() - started
+            elapsed = cpu() - started
             plateau = (elapsed >= args.min and elapsed - last_cov >= elapsed / 2
                        and elapsed - last_ft >= elapsed / 4)
             if plateau or elapsed >= args.max:
@@ -90,7 +101,7 @@ def fuzz(target, args, scratch, say):
         m = STATUS.match(line)
         if not m:
             continue
-        now = time.monotonic()
+        now = cpu()
         c, f = int(m.group(3)), int(m.group(4))
         if m.group(2) == "INITED":
             started = now
@@ -100,11 +111,11 @@ def fuzz(target, args, scratch, say):
             if ft is not None and f > ft:
                 last_ft = now - started
         cov, ft = c, f
+    elapsed = cpu() - started if started else 0
     code = proc.wait()
     stop.set()
     log.close()
-    elapsed = time.monotonic() - started if started else 0
-    say(f"{target}: {elapsed:.0f} s, cov {cov} (last new at {last_cov:.0f} s), "
+    say(f"{target}: {elapsed:.0f} CPU s, cov {cov} (last new at {last_cov:.0f} s), "
         f"ft {ft} (last new at {last_ft:.0f} s), exit {code}")
     crashes = [f for f in os.listdir(scratch) if f.startswith(f"crash-{target}-")]
     if crashes:
@@ -136,6 +147,8 @@ def main():
         subprocess.run(["cargo", "+nightly", "fuzz", "build", "--sanitizer", "none",
                         "--target-dir", TARGET_DIR], cwd=FUZZ, env=env, check=True)
     queue = args.targets or targets()
+    # The bundle targets last: the slowest to settle.
+    queue.sort(key=lambda t: t.startswith("bundle"))
     lock = threading.Lock()
 
     def say(text):
