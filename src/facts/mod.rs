@@ -326,8 +326,10 @@ enum Run {
 /// - the CRI probe comes as soon as the kubelet's (small) group has given its endpoint: it
 ///   mostly waits for the runtime, and waits beside the other groups' work rather than after
 ///   it (a core left idle by the wait is the runtime's to answer with). Measured on two cores
-///   with a real containerd (hyperfine, medians of 80): 5.0 ms with the kernel config fifth
-///   and the probe last, 4.7 ms with the kernel config first, 4.6 ms with the probe third;
+///   with a real containerd, runs of each order interleaved, the order makes no difference a
+///   live run can show (5.25, 5.25 and 5.21 ms for this order, the kernel config fifth with the
+///   probe last, and the kernel config first with the probe last): thread start-up on a VM
+///   costs as much as the groups of a small host;
 /// - then the groups that can cost the most on a busy node, longest first so the others fill
 ///   in beside them: containerd's TOML with its imports, the sysctl.d files, the mount
 ///   table; the small ones last.
