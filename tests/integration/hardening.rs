@@ -141,6 +141,34 @@ impl Trace {
         }
     }
 
+    /// No path opened twice, by any thread (the kernel config read ahead included): every
+    /// attempt counts, failed ones too; `O_PATH` opens only look, they read nothing.
+    fn assert_each_file_opened_once(&self) {
+        let mut seen = std::collections::BTreeMap::<String, usize>::new();
+        for call in ["openat", "open", "openat2"] {
+            for line in self.calls(call) {
+                // The dynamic loader looks for libraries along the search path `cargo test`
+                // sets, before the program starts.
+                if line.contains("O_PATH") || line.contains(".so") {
+                    continue;
+                }
+                // `openat(DIRFD, "PATH", ...`: the directory and the path name the file.
+                let Some(args) = line.split_once('(').map(|(_, rest)| rest) else {
+                    continue;
+                };
+                let mut parts = args.splitn(3, ", ");
+                let key = format!(
+                    "{} {}",
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or("")
+                );
+                *seen.entry(key).or_default() += 1;
+            }
+        }
+        let twice: Vec<_> = seen.into_iter().filter(|(_, n)| *n > 1).collect();
+        assert!(twice.is_empty(), "opened more than once: {twice:?}");
+    }
+
     /// The unix socket paths connected to.
     fn connects(&self) -> Vec<String> {
         self.calls("connect")
@@ -160,6 +188,7 @@ impl Trace {
 fn a_live_check_only_reads() {
     let t = trace(&["check", "-o", "json"]);
     t.assert_read_only();
+    t.assert_each_file_opened_once();
     let known = [
         "/run/containerd/containerd.sock",
         "/var/run/containerd/containerd.sock",
@@ -184,6 +213,7 @@ fn a_root_check_only_reads_and_connects_only_under_the_root() {
     let before = snapshot(Path::new(root));
     let t = trace(&["check", "-o", "junit", "--root", root]);
     t.assert_read_only();
+    t.assert_each_file_opened_once();
     assert_eq!(
         t.connects(),
         [format!("{root}/run/containerd/containerd.sock")]
