@@ -229,25 +229,34 @@ fn parse(path: &str, bytes: &[u8], wanted: &[&str]) -> Result<HashMap<String, Se
     let text = std::str::from_utf8(bytes)
         .map_err(|e| invalid(format!("cannot parse kernel config: not UTF-8 text ({e})")))?;
     let mut options = HashMap::new();
-    // Lines found with memchr, and only `CONFIG_` lines split: most lines of a distribution's
-    // config are comments, and `str::lines` with `split_once` cost more than the inflating.
-    let mut rest = text;
-    while !rest.is_empty() {
-        let end = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
-        let line = rest[..end].strip_suffix('\r').unwrap_or(&rest[..end]);
-        rest = rest.get(end + 1..).unwrap_or("");
+    // One pass of memchr over the lines, and a line looked at only as far as it must be: most
+    // are comments, and most options are not asked about. A name whose length no wanted name
+    // has is passed over before the (sorted) list is searched.
+    let mut lengths = [false; 128];
+    for name in wanted {
+        if let Some(seen) = lengths.get_mut(name.len()) {
+            *seen = true;
+        }
+    }
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]) {
+        let line = &text[start..end];
+        start = end + 1;
         let Some(assignment) = line.strip_prefix("CONFIG_") else {
             continue;
         };
-        let Some(eq) = memchr::memchr(b'=', assignment.as_bytes()) else {
+        let Some(eq) = assignment.bytes().position(|b| b == b'=') else {
             continue;
         };
+        if !lengths.get(eq).copied().unwrap_or(true) {
+            continue;
+        }
         // `=` is ASCII: both sides are on character boundaries.
         let (name, value) = (&assignment[..eq], &assignment[eq + 1..]);
         if wanted.binary_search(&name).is_err() {
             continue;
         }
-        let setting = match value {
+        let setting = match value.strip_suffix('\r').unwrap_or(value) {
             "y" => Setting::BuiltIn,
             "m" => Setting::Module,
             other => Setting::Other(other.to_string()),
