@@ -332,9 +332,7 @@ fn check_node(base: Base, files: &[(String, Entry)], groups: &[&str], scope: Sco
 fn check(host: &MemHost, base: Base, groups: &[&str], scope: Scope) {
     let config = config();
     if scope == Scope::Groups {
-        let mut options = config.options();
-        options.runtime.timeout = DEADLINE;
-        let facts = crate::facts::gather_groups(host, groups, request(), &options);
+        let facts = crate::facts::gather_groups(host, groups, request(), &options());
         assert_facts_serialize(&facts);
         return;
     }
@@ -376,12 +374,17 @@ fn request() -> &'static crate::facts::FactRequest {
     })
 }
 
+/// The run's options, with the probes' deadline of the in-memory answers.
+fn options() -> crate::facts::Options {
+    let mut options = config().options();
+    options.runtime.timeout = DEADLINE;
+    options
+}
+
 fn evaluate(host: &dyn Host) -> (Report, crate::facts::FactSet) {
     let config = config();
-    let mut options = config.options();
-    options.runtime.timeout = DEADLINE;
     let rules = config.selected_rules();
-    commands::evaluate_with_facts(host, &rules, &options, &config.ignore, config.fail_on)
+    commands::evaluate_with_facts(host, &rules, &options(), &config.ignore, config.fail_on)
 }
 
 /// What a check found, without its timing.

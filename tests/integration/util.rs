@@ -346,12 +346,8 @@ impl Sample {
     }
 }
 
-/// Validates a Prometheus text exposition twice over: with `promtool check metrics` (Debian's
-/// `prometheus` package: Prometheus' own parser and linter), and with the checks promtool
-/// 2.42 does not make — each family's HELP and TYPE once and before its samples, families not
-/// interleaved, no series twice, nothing but comments and samples, a final newline. Returns
-/// the samples.
-pub fn assert_valid_prometheus(text: &str) -> Vec<Sample> {
+/// Debian's promtool (package `prometheus`), failing with what to install when it is missing.
+pub fn promtool() -> &'static Path {
     let promtool = Path::new("/usr/bin/promtool");
     assert!(
         promtool.is_file(),
@@ -359,7 +355,16 @@ pub fn assert_valid_prometheus(text: &str) -> Vec<Sample> {
          (apt-get install --no-install-recommends prometheus; scripts/test does)",
         promtool.display()
     );
-    let mut child = Command::new(promtool)
+    promtool
+}
+
+/// Validates a Prometheus text exposition twice over: with `promtool check metrics` (Debian's
+/// `prometheus` package: Prometheus' own parser and linter), and with the checks promtool
+/// 2.42 does not make — each family's HELP and TYPE once and before its samples, families not
+/// interleaved, no series twice, nothing but comments and samples, a final newline. Returns
+/// the samples.
+pub fn assert_valid_prometheus(text: &str) -> Vec<Sample> {
+    let mut child = Command::new(promtool())
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
