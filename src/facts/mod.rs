@@ -17,6 +17,7 @@ pub mod kernel;
 pub mod kubelet;
 pub mod kubernetes_versions;
 pub mod modules_load;
+mod placement;
 pub mod registry;
 pub mod runtime;
 pub mod sysctl;
@@ -539,7 +540,16 @@ fn run_groups(
         cores().min(groups.len())
     };
     std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        // Each helper gets the CPU this thread leaves for it (placement.rs says why).
+        let aside = placement::StepAside::new();
+        let helpers: Vec<_> = (1..threads)
+            .map(|_| {
+                let helper = scope.spawn(work);
+                aside.step();
+                helper
+            })
+            .collect();
+        drop(aside);
         work();
         for helper in helpers {
             if let Err(panic) = helper.join() {
