@@ -72,7 +72,13 @@ mod groups {
 
     #[divan::bench(args = HOSTS)]
     fn kernel(b: Bencher, host: &str) {
-        group(b, host, facts::kernel::gather);
+        let root = host_root(host);
+        let config = config(&root);
+        let (request, options) = (request(&config), config.options());
+        b.bench(|| {
+            let host = FsHost::under(&root);
+            facts::kernel::gather(&host, &request, &FactSet::default(), &options)
+        });
     }
 
     #[divan::bench(args = HOSTS)]

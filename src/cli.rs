@@ -413,6 +413,9 @@ pub struct CheckConfig {
     pub selection_given: bool,
     /// Whether --kubernetes-version was given (with a bundle, the manifest's is the default).
     pub kubernetes_version_given: bool,
+    /// The host's kernel files, when a thread started reading them before the catalog was
+    /// parsed (`commands::kernel_prefetch`).
+    pub kernel_prefetch: Option<crate::facts::kernel::Prefetch>,
 }
 
 impl CheckConfig {
@@ -420,6 +423,7 @@ impl CheckConfig {
         crate::facts::Options {
             target: self.target.clone(),
             runtime: self.runtime.clone(),
+            kernel_prefetch: self.kernel_prefetch.clone(),
         }
     }
 
@@ -510,6 +514,7 @@ impl CheckConfig {
             bundles: Vec::new(),
             selection_given: selection.is_given(),
             kubernetes_version_given: target_args_version_given,
+            kernel_prefetch: None,
         })
     }
 }

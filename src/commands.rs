@@ -21,6 +21,18 @@ fn open_host(root: &Option<std::path::PathBuf>) -> FsHost {
     }
 }
 
+/// Starts reading the host's kernel release and config ahead ([`facts::kernel::Prefetch`])
+/// when the run will need them: a check of this machine or a `--root` tree with the built-in
+/// catalog and every check selected, which always asks about the kernel config
+/// (`the_builtin_catalog_asks_about_the_kernel_config` keeps that true). Any other run reads
+/// them, if at all, when a rule asks.
+pub fn kernel_prefetch(args: &cli::CheckArgs) -> Option<facts::kernel::Prefetch> {
+    let builtin_checks_only = args.catalog.checks.is_none() && !args.selection.is_given();
+    let root_usable = args.host.root.as_ref().is_none_or(|dir| dir.is_dir());
+    (builtin_checks_only && root_usable && args.bundle.is_empty())
+        .then(|| facts::kernel::Prefetch::start(open_host(&args.host.root)))
+}
+
 /// Gathers the facts the selected checks need, evaluates them and writes the report.
 pub fn check(config: CheckConfig) -> anyhow::Result<u8> {
     if !config.bundles.is_empty() {
@@ -238,6 +250,7 @@ pub fn facts(args: FactsArgs) -> anyhow::Result<u8> {
     let options = facts::Options {
         target: cli::validate_target(&args.target, &catalog)?,
         runtime: args.runtime.validate()?,
+        kernel_prefetch: None,
     };
     let host = open_host(&root);
     let request = FactRequest::new(Catalog::facts_of(&catalog.rules));

@@ -24,12 +24,20 @@ use cli::{Cli, Command};
 /// invocation could not run (exit code 2).
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        None => commands::check(cli.check.validate()?),
-        Some(Command::Check(args)) => commands::check(args.validate()?),
+        None => check(cli.check),
+        Some(Command::Check(args)) => check(args),
         Some(Command::List(args)) => commands::list(args),
         Some(Command::Explain(args)) => commands::explain(args),
         Some(Command::Facts(args)) => commands::facts(args),
         Some(Command::Fix(args)) => commands::fix(args.validate()?),
         Some(Command::Collect(args)) => bundle::collect(args),
     }
+}
+
+fn check(args: cli::CheckArgs) -> anyhow::Result<u8> {
+    // Started before the catalog is parsed, which it needs nothing of.
+    let kernel_prefetch = commands::kernel_prefetch(&args);
+    let mut config = args.validate()?;
+    config.kernel_prefetch = kernel_prefetch;
+    commands::check(config)
 }

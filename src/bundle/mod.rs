@@ -39,7 +39,11 @@ pub fn collect(args: CollectArgs) -> anyhow::Result<u8> {
     let target = cli::validate_target(&args.target, &catalog)?;
     let selected = args.selection.select(&catalog)?;
     let runtime = args.runtime.validate()?;
-    let options = facts::Options { target, runtime };
+    let options = facts::Options {
+        target,
+        runtime,
+        kernel_prefetch: None,
+    };
     let rules: Vec<&Rule> = selected.iter().map(|&i| &catalog.rules[i]).collect();
     let progress = std::io::stderr().is_terminal();
 
@@ -292,6 +296,7 @@ pub(crate) fn options_of(
             cri_socket: r.cri_socket.clone(),
             timeout: Duration::from_millis(r.timeout_ms),
         },
+        kernel_prefetch: None,
     })
 }
 

@@ -580,6 +580,7 @@ mod tests {
                 cri_socket: cri_socket.map(str::to_string),
                 ..RuntimeOptions::default()
             },
+            kernel_prefetch: None,
         }
     }
 

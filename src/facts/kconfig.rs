@@ -159,12 +159,20 @@ fn listed_names() -> impl Iterator<Item = &'static str> {
 /// `CONFIG_` prefix) and those of the requirement lists. `Err` says why none could be used,
 /// naming every path tried and every error met on the way.
 pub fn load(host: &dyn Host, release: &str, wanted: &[&str]) -> Result<LoadedConfig, String> {
-    let mut names: Vec<&str> = wanted.to_vec();
-    for name in listed_names() {
-        names.push(name);
-    }
-    names.sort_unstable();
-    names.dedup();
+    find(host, release).map(|found| select(&found, wanted))
+}
+
+/// A kernel config file found and read: decompressed, and known to be text.
+#[derive(Debug)]
+pub struct FoundConfig {
+    pub path: String,
+    text: String,
+}
+
+/// The first candidate path that holds a usable kernel config (read, inflated when gzipped,
+/// valid text), or why there is none. This is the costly half of [`load`], which needs no
+/// list of options and so can start before the catalog is loaded.
+pub fn find(host: &dyn Host, release: &str) -> Result<FoundConfig, String> {
     let mut problems: Vec<String> = Vec::new();
     let paths = candidate_paths(release);
     for path in &paths {
@@ -176,11 +184,11 @@ pub fn load(host: &dyn Host, release: &str, wanted: &[&str]) -> Result<LoadedCon
                 continue;
             }
         };
-        match parse(path, &bytes, &names) {
-            Ok(options) => {
-                return Ok(LoadedConfig {
+        match text_of(path, bytes) {
+            Ok(text) => {
+                return Ok(FoundConfig {
                     path: path.clone(),
-                    options,
+                    text,
                 })
             }
             Err(e) => problems.push(e.to_string()),
@@ -193,16 +201,23 @@ pub fn load(host: &dyn Host, release: &str, wanted: &[&str]) -> Result<LoadedCon
     Err(reason)
 }
 
-/// Parses `CONFIG_NAME=value` lines (`# CONFIG_X is not set` and other comments skipped),
-/// keeping the names in `wanted` (sorted).
-///
-/// By hand rather than procfs-core's `KernelConfig`, which allocates a line and a map entry
-/// for each of the ~3,000 options of a distribution kernel to answer the ~40 a run asks:
-/// that was half of a whole live check's instructions. The format is the same `name=value`
-/// split at the first `=`, `y` and `m` recognised, any other value kept as written.
-fn parse(path: &str, bytes: &[u8], wanted: &[&str]) -> Result<HashMap<String, Setting>, HostError> {
+/// The options of a found config named in `wanted` and in the requirement lists.
+pub fn select(found: &FoundConfig, wanted: &[&str]) -> LoadedConfig {
+    let mut names: Vec<&str> = wanted.to_vec();
+    for name in listed_names() {
+        names.push(name);
+    }
+    names.sort_unstable();
+    names.dedup();
+    LoadedConfig {
+        options: parse(&found.text, &names),
+        path: found.path.clone(),
+    }
+}
+
+/// A config file's bytes as text: inflated when the path ends in `.gz`, bounded, UTF-8.
+fn text_of(path: &str, bytes: Vec<u8>) -> Result<String, HostError> {
     let invalid = |why: String| HostError::new(path, crate::host::ErrorReason::Io(why));
-    let decompressed;
     let bytes = if path.ends_with(".gz") {
         // gzip's trailer says the decompressed size (modulo 4 GiB): allocate once.
         let said = bytes
@@ -212,7 +227,7 @@ fn parse(path: &str, bytes: &[u8], wanted: &[&str]) -> Result<HashMap<String, Se
             .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
             .map_or(0, u32::from_le_bytes);
         let mut out = Vec::with_capacity((u64::from(said).min(MAX_FILE_SIZE) + 1) as usize);
-        GzDecoder::new(bytes)
+        GzDecoder::new(bytes.as_slice())
             .take(MAX_FILE_SIZE + 1)
             .read_to_end(&mut out)
             .map_err(|e| invalid(format!("not a valid gzip file: {e}")))?;
@@ -221,13 +236,26 @@ fn parse(path: &str, bytes: &[u8], wanted: &[&str]) -> Result<HashMap<String, Se
                 "decompresses to more than {MAX_FILE_SIZE} bytes"
             )));
         }
-        decompressed = out;
-        decompressed.as_slice()
+        out
     } else {
         bytes
     };
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| invalid(format!("cannot parse kernel config: not UTF-8 text ({e})")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        invalid(format!(
+            "cannot parse kernel config: not UTF-8 text ({})",
+            e.utf8_error()
+        ))
+    })
+}
+
+/// Parses `CONFIG_NAME=value` lines (`# CONFIG_X is not set` and other comments skipped),
+/// keeping the names in `wanted` (sorted).
+///
+/// By hand rather than procfs-core's `KernelConfig`, which allocates a line and a map entry
+/// for each of the ~3,000 options of a distribution kernel to answer the ~40 a run asks:
+/// that was half of a whole live check's instructions. The format is the same `name=value`
+/// split at the first `=`, `y` and `m` recognised, any other value kept as written.
+fn parse(text: &str, wanted: &[&str]) -> HashMap<String, Setting> {
     let mut options = HashMap::new();
     // One pass of memchr over the lines, and a line looked at only as far as it must be: most
     // are comments, and most options are not asked about. A name whose length no wanted name
@@ -263,7 +291,7 @@ fn parse(path: &str, bytes: &[u8], wanted: &[&str]) -> Result<HashMap<String, Se
         };
         options.insert(name.to_string(), setting);
     }
-    Ok(options)
+    options
 }
 
 #[cfg(test)]
@@ -275,7 +303,7 @@ mod tests {
         names.sort_unstable();
         LoadedConfig {
             path: "test".into(),
-            options: parse("test", text.as_bytes(), &names).unwrap(),
+            options: parse(text, &names),
         }
     }
 
@@ -306,7 +334,7 @@ mod tests {
 
     #[test]
     fn a_config_that_is_not_text_is_an_error() {
-        let err = parse("/boot/config-x", b"CONFIG_A=y\n\xff\xfe\n", &["A"]).unwrap_err();
+        let err = text_of("/boot/config-x", b"CONFIG_A=y\n\xff\xfe\n".to_vec()).unwrap_err();
         assert!(err.to_string().contains("not UTF-8"), "{err}");
     }
 
@@ -322,7 +350,7 @@ mod tests {
 
     #[test]
     fn garbage_gzip_is_an_error_not_a_panic() {
-        let err = parse("/proc/config.gz", b"not gzip", &[]).unwrap_err();
+        let err = text_of("/proc/config.gz", b"not gzip".to_vec()).unwrap_err();
         assert!(err.to_string().contains("not a valid gzip file"), "{err}");
     }
 }

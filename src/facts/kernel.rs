@@ -8,10 +8,12 @@
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use procfs_core::{FromBufRead, KernelModules};
 
-use super::kconfig::{self, LoadedConfig, Setting};
+use super::kconfig::{self, FoundConfig, LoadedConfig, Setting};
+use super::Options;
 use super::{Fact, FactRequest, FactSet, Provenance};
 use crate::host::Host;
 
@@ -42,11 +44,64 @@ pub const CONFIG_LISTS: &[&str] = &[
     "kernel.config.missing_optional",
 ];
 
-pub fn gather(host: &dyn Host, request: &FactRequest) -> FactSet {
-    let mut facts = FactSet::default();
-    let release = match host.read_text(OSRELEASE) {
+/// The kernel release and config of a host, read ahead: a live `check` of the built-in
+/// catalog (which always asks about the kernel config) starts inflating `/proc/config.gz`,
+/// the costliest read of a small host, on a thread of its own while the catalog is parsed
+/// (`commands::kernel_prefetch`). Whoever gets there first reads the files — the thread, or
+/// this group when the thread has not started yet — and the other takes what it found, so
+/// each file is still opened once.
+#[derive(Clone, Debug, Default)]
+pub struct Prefetch(Arc<OnceLock<KernelFiles>>);
+
+#[derive(Debug)]
+struct KernelFiles {
+    release: Result<String, String>,
+    config: Result<FoundConfig, String>,
+}
+
+impl Prefetch {
+    /// Starts reading `host`'s kernel release and config on a thread of its own.
+    pub fn start(host: impl Host + Send + 'static) -> Prefetch {
+        let prefetch = Prefetch::default();
+        let ahead = prefetch.clone();
+        // A thread that cannot be started leaves the reading to the kernel group.
+        let aside = super::placement::StepAside::new();
+        let _ = std::thread::Builder::new()
+            .name("kernel-config".into())
+            .spawn(move || {
+                ahead.files(&host);
+            });
+        aside.step();
+        prefetch
+    }
+
+    fn files(&self, host: &dyn Host) -> &KernelFiles {
+        self.0.get_or_init(|| {
+            let release = read_release(host);
+            let config = match &release {
+                Ok(release) => kconfig::find(host, release),
+                Err(e) => Err(format!("cannot look for the kernel config: {e}")),
+            };
+            KernelFiles { release, config }
+        })
+    }
+}
+
+fn read_release(host: &dyn Host) -> Result<String, String> {
+    match host.read_text(OSRELEASE) {
         Ok(text) => Ok(text.trim().to_string()),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A dependent group in form only (it needs no other group): it takes the options, which may
+/// carry the kernel files read ahead ([`Prefetch`]).
+pub fn gather(host: &dyn Host, request: &FactRequest, _: &FactSet, options: &Options) -> FactSet {
+    let mut facts = FactSet::default();
+    let ahead = options.kernel_prefetch.as_ref().map(|p| p.files(host));
+    let release = match ahead {
+        Some(files) => files.release.clone(),
+        None => read_release(host),
     };
     facts.insert(
         "kernel.release",
@@ -67,6 +122,7 @@ pub fn gather(host: &dyn Host, request: &FactRequest) -> FactSet {
     let config = LazyConfig {
         host,
         release: release.as_deref().map_err(Clone::clone),
+        ahead: ahead.map(|files| &files.config),
         wanted: &config_names,
         cell: OnceCell::new(),
     };
@@ -171,6 +227,8 @@ pub fn gather(host: &dyn Host, request: &FactRequest) -> FactSet {
 struct LazyConfig<'a> {
     host: &'a dyn Host,
     release: Result<&'a str, String>,
+    /// The config found ahead, when it was ([`Prefetch`]).
+    ahead: Option<&'a Result<FoundConfig, String>>,
     /// The options kept beside the requirement lists': `kconfig.<NAME>` facts, module symbols.
     wanted: &'a [&'a str],
     cell: OnceCell<Result<LoadedConfig, String>>,
@@ -178,9 +236,13 @@ struct LazyConfig<'a> {
 
 impl LazyConfig<'_> {
     fn get(&self) -> &Result<LoadedConfig, String> {
-        self.cell.get_or_init(|| match &self.release {
-            Ok(release) => kconfig::load(self.host, release, self.wanted),
-            Err(e) => Err(format!("cannot look for the kernel config: {e}")),
+        self.cell.get_or_init(|| match (self.ahead, &self.release) {
+            (Some(found), _) => found
+                .as_ref()
+                .map(|found| kconfig::select(found, self.wanted))
+                .map_err(Clone::clone),
+            (None, Ok(release)) => kconfig::load(self.host, release, self.wanted),
+            (None, Err(e)) => Err(format!("cannot look for the kernel config: {e}")),
         })
     }
 }
@@ -287,4 +349,82 @@ fn builtin(
         consulted.join("; ")
     };
     Fact::known(false, Provenance::default().with_note(note))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Role;
+    use crate::facts::{RuntimeOptions, Target};
+    use crate::host::FsHost;
+    use crate::rules::Catalog;
+
+    fn options(kernel_prefetch: Option<Prefetch>) -> Options {
+        Options {
+            target: Target {
+                kubernetes_version: crate::version::Version::new(1, 35),
+                kubernetes_version_source: "test".into(),
+                role: Role::Worker,
+            },
+            runtime: RuntimeOptions::default(),
+            kernel_prefetch,
+        }
+    }
+
+    fn request() -> FactRequest {
+        let catalog = Catalog::load(&[]).expect("the built-in catalog loads");
+        FactRequest::new(Catalog::facts_of(&catalog.rules))
+    }
+
+    /// `commands::kernel_prefetch` reads the kernel config ahead for the built-in catalog,
+    /// which is right only while that catalog asks about it.
+    #[test]
+    fn the_builtin_catalog_asks_about_the_kernel_config() {
+        let request = request();
+        for fact in [
+            "kernel.config.missing_required",
+            "kernel.config.missing_optional",
+        ] {
+            assert!(
+                request.contains(fact),
+                "the built-in catalog no longer asks {fact}"
+            );
+        }
+    }
+
+    fn gathered(root: &str, kernel_prefetch: Option<Prefetch>) -> String {
+        let host = FsHost::under(crate::host::clean_path(&format!(
+            "{}/testdata/hosts/{root}",
+            env!("CARGO_MANIFEST_DIR")
+        )));
+        let facts = gather(
+            &host,
+            &request(),
+            &FactSet::default(),
+            &options(kernel_prefetch),
+        );
+        serde_json::to_string(&facts.iter().collect::<Vec<_>>()).expect("facts serialize")
+    }
+
+    /// Read ahead on a thread, or read by the group itself when the thread has not got there
+    /// (an empty `Prefetch`), the kernel facts are what the group finds without one.
+    #[test]
+    fn facts_read_ahead_are_the_facts_read_in_place() {
+        for root in [
+            "healthy-v2-systemd",
+            "builtin-no-modules",
+            "broken-files",
+            "cgroup-v1",
+        ] {
+            let plain = gathered(root, None);
+            let dir = format!("{}/testdata/hosts/{root}", env!("CARGO_MANIFEST_DIR"));
+            let ahead = Prefetch::start(FsHost::under(dir));
+            assert_eq!(gathered(root, Some(ahead)), plain, "{root}, read ahead");
+            assert_eq!(
+                gathered(root, Some(Prefetch::default())),
+                plain,
+                "{root}, in place"
+            );
+        }
+    }
 }

@@ -300,6 +300,8 @@ impl Default for RuntimeOptions {
 pub struct Options {
     pub target: Target,
     pub runtime: RuntimeOptions,
+    /// The live or `--root` host's kernel files, when a thread reads them ahead.
+    pub kernel_prefetch: Option<kernel::Prefetch>,
 }
 
 /// A group that reads the host on its own.
@@ -335,9 +337,11 @@ enum Run {
 ///   in beside them: containerd's TOML with its imports, the sysctl.d files, the mount
 ///   table; the small ones last.
 const GROUPS: &[Group] = &[
+    // Dependent in form only (it needs no group): it takes the options, for the kernel
+    // files read ahead.
     Group {
         name: "kernel",
-        run: Run::Alone(kernel::gather),
+        run: Run::After(&[], kernel::gather),
     },
     Group {
         name: "kubelet",
@@ -537,7 +541,7 @@ fn run_groups(
     let threads = if rayon::current_thread_index().is_some() {
         1
     } else {
-        cores().min(groups.len())
+        placement::usable_cpus().min(groups.len())
     };
     std::thread::scope(|scope| {
         // Each helper gets the CPU this thread leaves for it (placement.rs says why).
@@ -579,12 +583,6 @@ impl<F: FnMut()> Drop for OnPanic<F> {
     }
 }
 
-/// How many threads can run at once. Asked once per process: std reads the process's
-/// cgroup CPU limit to answer.
-fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
-}
 
 impl Serialize for Fact {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -675,6 +673,7 @@ mod tests {
                 role: crate::cli::Role::Worker,
             },
             runtime: RuntimeOptions::default(),
+            kernel_prefetch: None,
         }
     }
 

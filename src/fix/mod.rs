@@ -453,6 +453,7 @@ pub(crate) mod testing {
                     role: crate::cli::Role::Worker,
                 },
                 runtime: RuntimeOptions::default(),
+                kernel_prefetch: None,
             };
             let names = fixes.iter().flat_map(Fix::facts);
             facts::gather(&self.host, &FactRequest::new(names), &options)
