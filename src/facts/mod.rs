@@ -324,15 +324,14 @@ enum Run {
 
 /// Every group. The threads take them in this order, each taking the first whose groups it
 /// needs have finished, so:
-/// - the kernel config comes first: inflating `/proc/config.gz` is the costliest group of a
-///   live run, and the thread that starts first takes it while the other starts up;
+/// - the kernel config comes first: inflating `/proc/config.gz` is the costliest read of a
+///   live run (a check of the whole built-in catalog reads it ahead while the catalog loads,
+///   [`kernel::Prefetch`], and the group only picks its options);
 /// - the CRI probe comes as soon as the kubelet's (small) group has given its endpoint: it
 ///   mostly waits for the runtime, and waits beside the other groups' work rather than after
-///   it (a core left idle by the wait is the runtime's to answer with). Measured on two cores
-///   with a real containerd, runs of each order interleaved, the order makes no difference a
-///   live run can show (5.25, 5.25 and 5.21 ms for this order, the kernel config fifth with the
-///   probe last, and the kernel config first with the probe last): thread start-up on a VM
-///   costs as much as the groups of a small host;
+///   it. It is the longest path of a live run on two cores with a real containerd (0.8 of the
+///   1.4 ms the groups take), so it starts on the helper thread while this one takes the
+///   kernel group;
 /// - then the groups that can cost the most on a busy node, longest first so the others fill
 ///   in beside them: containerd's TOML with its imports, the sysctl.d files, the mount
 ///   table; the small ones last.
@@ -582,7 +581,6 @@ impl<F: FnMut()> Drop for OnPanic<F> {
         (self.0)();
     }
 }
-
 
 impl Serialize for Fact {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
