@@ -62,8 +62,9 @@ impl Prefetch {
     pub fn start(host: impl Host + Send + 'static) -> Prefetch {
         let prefetch = Prefetch::default();
         let ahead = prefetch.clone();
-        // A thread that cannot be started leaves the reading to the kernel group.
+        // The thread gets the CPU this one leaves for it (placement.rs says why).
         let aside = super::placement::StepAside::new();
+        // A thread that cannot be started leaves the reading to the kernel group.
         let _ = std::thread::Builder::new()
             .name("kernel-config".into())
             .spawn(move || {
