@@ -238,6 +238,11 @@ fn config_files(host: &dyn Host) -> Result<Vec<String>, ConfError> {
 }
 
 /// `filepath.Walk` order: entries by name, descending into directories in place.
+///
+/// Like `filepath.Walk`, a link to a directory is not followed: it is listed as a file, which
+/// CRI-O then fails to read ("is a directory"), and so does [`merge`]. Following it would also
+/// let links to a parent multiply the walk: a few of them at each of the `MAX_DEPTH` levels
+/// made one fuzz input take 0.1 s, and a hundred would make a tree no run could finish.
 fn walk(host: &dyn Host, dir: &str, depth: usize, out: &mut Vec<String>) -> Result<(), ConfError> {
     let entries = match host.list_dir(dir) {
         Ok(entries) => entries,
@@ -247,6 +252,7 @@ fn walk(host: &dyn Host, dir: &str, depth: usize, out: &mut Vec<String>) -> Resu
     for entry in entries {
         let path = format!("{dir}/{}", entry.name);
         match entry.kind {
+            FileKind::Dir if host.read_link(&path).is_ok() => out.push(path),
             FileKind::Dir if depth < MAX_DEPTH => walk(host, &path, depth + 1, out)?,
             FileKind::Dir => {}
             _ => out.push(path),
@@ -504,6 +510,35 @@ pub(crate) mod tests {
         }
         let host = crate::host::FsHost::under(dir.path());
         (dir, host)
+    }
+
+    #[test]
+    fn a_link_to_a_directory_is_not_followed_but_read_as_the_file_it_is_listed_as() {
+        let (dir, host) = host_with(&[
+            ("/etc/crio/crio.conf.d/01-a.conf", "[crio.runtime]\n"),
+            ("/etc/crio/crio.conf.d/sub/02-b.conf", "[crio.runtime]\n"),
+        ]);
+        let drop_ins = dir.path().join("etc/crio/crio.conf.d");
+        // Links to the directory itself: followed, each level would list every one again
+        // (5 + 5^2 + ... entries; forty links made 40^4 listings).
+        for i in 0..5 {
+            std::os::unix::fs::symlink(".", drop_ins.join(format!("loop-{i:02}"))).unwrap();
+        }
+        let files = config_files(&host).expect("the drop-ins are listed");
+        assert_eq!(files.len(), 7, "{files:?}");
+        assert_eq!(files[0], "/etc/crio/crio.conf.d/01-a.conf");
+        assert_eq!(files[1], "/etc/crio/crio.conf.d/loop-00");
+        assert_eq!(files[6], "/etc/crio/crio.conf.d/sub/02-b.conf");
+        let facts = gather(&host, &FactRequest::default());
+        let crate::facts::FactState::Unknown(reason) =
+            &facts.get("crio.cgroup_manager").unwrap().state
+        else {
+            panic!("the cgroup manager is known through a link to a directory");
+        };
+        assert!(
+            reason.contains("/etc/crio/crio.conf.d/loop-00") && reason.contains("directory"),
+            "{reason}"
+        );
     }
 
     #[test]
