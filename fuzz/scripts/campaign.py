@@ -13,6 +13,10 @@ add coverage are merged back into fuzz/corpus/<target>, truncated as the committ
 (bundle_tar's stays as it is: its inputs are whole tar streams, and bundle_archive carries the
 same paths gzipped).
 
+Do not stop the fuzzers (SIGSTOP) while they run, to benchmark or otherwise: libFuzzer's
+-timeout counts wall time, so an input running when they stop is reported, once they go on,
+as a hang (a "timeout" crash that ends that fuzzer's run) or a slow unit.
+
 Usage (from anywhere): fuzz/scripts/campaign.py [--jobs 2] [--min 120] [--max 480]
                        [--logs /tmp/np-campaign/logs] [--no-build] [--no-merge] [TARGET ...]
 """
