@@ -257,7 +257,7 @@ fn text_of(path: &str, bytes: Vec<u8>) -> Result<String, HostError> {
 /// split at the first `=`, `y` and `m` recognised, any other value kept as written.
 fn parse(text: &str, wanted: &[&str]) -> HashMap<String, Setting> {
     let mut options = HashMap::new();
-    // One pass of memchr over the lines, and a line looked at only as far as it must be: most
+    // One pass over the lines, and a line looked at only as far as it must be: most
     // are comments, and most options are not asked about. A name whose length no wanted name
     // has is passed over before the (sorted) list is searched.
     let mut lengths = [false; 128];
@@ -266,31 +266,29 @@ fn parse(text: &str, wanted: &[&str]) -> HashMap<String, Setting> {
             *seen = true;
         }
     }
-    let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]) {
-        let line = &text[start..end];
-        start = end + 1;
-        let Some(assignment) = line.strip_prefix("CONFIG_") else {
-            continue;
+    // Bytes, compared as bytes (the order of `str`): `text` is known to be UTF-8, and the
+    // lines are split at `\n` and the names at `=`, both ASCII.
+    crate::host::for_each_line(text.as_bytes(), 1, &mut |_, line| {
+        let Some(assignment) = line.strip_prefix(b"CONFIG_") else {
+            return;
         };
-        let Some(eq) = assignment.bytes().position(|b| b == b'=') else {
-            continue;
+        let Some(eq) = memchr::memchr(b'=', assignment) else {
+            return;
         };
         if !lengths.get(eq).copied().unwrap_or(true) {
-            continue;
+            return;
         }
-        // `=` is ASCII: both sides are on character boundaries.
         let (name, value) = (&assignment[..eq], &assignment[eq + 1..]);
-        if wanted.binary_search(&name).is_err() {
-            continue;
-        }
-        let setting = match value.strip_suffix('\r').unwrap_or(value) {
-            "y" => Setting::BuiltIn,
-            "m" => Setting::Module,
-            other => Setting::Other(other.to_string()),
+        let Ok(at) = wanted.binary_search_by(|w| w.as_bytes().cmp(name)) else {
+            return;
         };
-        options.insert(name.to_string(), setting);
-    }
+        let setting = match value.strip_suffix(b"\r").unwrap_or(value) {
+            b"y" => Setting::BuiltIn,
+            b"m" => Setting::Module,
+            other => Setting::Other(String::from_utf8_lossy(other).into_owned()),
+        };
+        options.insert(wanted[at].to_string(), setting);
+    });
     options
 }
 

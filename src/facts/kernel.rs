@@ -285,27 +285,26 @@ fn well_formed(fields: &[&str]) -> bool {
 /// on the busy node's 4,000, and a cost per module that grew with their number (freeing that
 /// many small allocations). This keeps the asked names only.
 fn loaded_among(bytes: &[u8], asked: &BTreeSet<String>) -> Option<BTreeSet<String>> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let mut loaded = BTreeSet::new();
-    let mut fields: Vec<&str> = Vec::with_capacity(8);
-    let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', bytes).chain([bytes.len()]) {
-        // `\n` is ASCII: both ends are on character boundaries.
-        let line = &text[start..end];
-        start = end + 1;
-        if line.is_empty() && end == bytes.len() {
-            break; // after the last newline
+    let mut loaded = Some(BTreeSet::new());
+    crate::host::for_each_line(bytes, 1, &mut |_, line| {
+        let Some(found) = loaded.as_mut() else {
+            return;
+        };
+        let mut fields = [""; 5];
+        let mut count = 0;
+        if let Ok(line) = std::str::from_utf8(line) {
+            for (slot, field) in fields.iter_mut().zip(line.split_ascii_whitespace()) {
+                *slot = field;
+                count += 1;
+            }
         }
-        fields.clear();
-        fields.extend(line.split_ascii_whitespace().take(5));
-        if !well_formed(&fields) {
-            return None;
+        if !well_formed(&fields[..count]) {
+            loaded = None;
+        } else if asked.contains(fields[0]) {
+            found.insert(fields[0].to_string());
         }
-        if asked.contains(fields[0]) {
-            loaded.insert(fields[0].to_string());
-        }
-    }
-    Some(loaded)
+    });
+    loaded
 }
 
 /// Whether a module is built into the kernel, from the cheapest evidence first:

@@ -186,7 +186,7 @@ pub fn for_each_line(bytes: &[u8], first: u32, each: &mut dyn FnMut(u32, &[u8]))
     let mut number = first;
     let mut rest = bytes;
     while !rest.is_empty() {
-        let (line, tail) = match rest.iter().position(|b| *b == b'\n') {
+        let (line, tail) = match memchr::memchr(b'\n', rest) {
             Some(end) => (&rest[..end], &rest[end + 1..]),
             None => (rest, &rest[rest.len()..]),
         };
