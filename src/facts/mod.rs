@@ -543,16 +543,16 @@ fn run_groups(
         placement::usable_cpus().min(groups.len())
     };
     std::thread::scope(|scope| {
-        // Each helper gets the CPU this thread leaves for it (placement.rs says why).
-        let aside = placement::StepAside::new();
-        let helpers: Vec<_> = (1..threads)
-            .map(|_| {
-                let helper = scope.spawn(work);
+        let mut helpers = Vec::new();
+        if threads > 1 {
+            // Each helper gets the CPU this thread leaves for it (placement.rs says why); the
+            // CPUs are given back when `aside` is dropped, at the end of this block.
+            let aside = placement::StepAside::new();
+            for _ in 1..threads {
+                helpers.push(scope.spawn(work));
                 aside.step();
-                helper
-            })
-            .collect();
-        drop(aside);
+            }
+        }
         work();
         for helper in helpers {
             if let Err(panic) = helper.join() {
