@@ -7,17 +7,18 @@ this script). Each runs on a scratch copy of fuzz/corpus/<target> (libFuzzer, no
 and is stopped (SIGINT: libFuzzer prints its final statistics) once it has plateaued by the
 criterion of stats.py, taken on the fuzzer's CPU time (which, for a single-threaded fuzzer,
 counts executions, whatever else the machine does or however long the process is stopped):
-no new coverage edge in the last half of the session and no new feature in the last quarter,
-after at least --min CPU seconds; or at --max CPU seconds whatever it is doing. Its log is LOGS/<target>.log; stats.py then reports on executions. The inputs that
+no new coverage edge in the last half of the session, after at least --min CPU seconds; or at
+--max CPU seconds whatever it is doing. With --features it must also have found no new
+feature (an edge's hit-count bucket) in the last quarter: hardening.md says why that is not
+the default. Its log is LOGS/<target>.log; stats.py then reports on executions. The inputs that
 add coverage are merged back into fuzz/corpus/<target>, truncated as the committed corpora are
-(bundle_tar's stays as it is: its inputs are whole tar streams, and bundle_archive carries the
-same paths gzipped).
+(bundle_tar's up to 64 KiB a tar stream).
 
 Do not stop the fuzzers (SIGSTOP) while they run, to benchmark or otherwise: libFuzzer's
 -timeout counts wall time, so an input running when they stop is reported, once they go on,
 as a hang (a "timeout" crash that ends that fuzzer's run) or a slow unit.
 
-Usage (from anywhere): fuzz/scripts/campaign.py [--jobs 2] [--min 120] [--max 480]
+Usage (from anywhere): fuzz/scripts/campaign.py [--jobs 2] [--min 120] [--max 480] [--features]
                        [--logs /tmp/np-campaign/logs] [--no-build] [--no-merge] [TARGET ...]
 """
 import argparse
@@ -46,6 +47,7 @@ MERGE_LEN = {
                          "crio_config", "kubelet_config", "kubelet_flags", "daemon_json")},
     **{t: 4096 for t in ("kernel_config", "modules_load_d", "docker_api", "docker_http")},
     **{t: 65536 for t in ("proc_modules", "proc_cgroups", "kernel_config_gz", "cri_responses")},
+    "bundle_tar": 65536,
     "bundle_archive": 1048576,
 }
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -93,7 +95,7 @@ def fuzz(target, args, scratch, say):
                 continue
             elapsed = cpu() - started
             plateau = (elapsed >= args.min and elapsed - last_cov >= elapsed / 2
-                       and elapsed - last_ft >= elapsed / 4)
+                       and (not args.features or elapsed - last_ft >= elapsed / 4))
             if plateau or elapsed >= args.max:
                 proc.send_signal(signal.SIGINT)
                 return
@@ -140,6 +142,8 @@ def main():
     parser.add_argument("--max", type=float, default=480)
     parser.add_argument("--logs", default="/tmp/np-campaign/logs")
     parser.add_argument("--scratch", default="/tmp/np-campaign/work")
+    parser.add_argument("--features", action="store_true",
+                        help="also wait for features to stop growing")
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--no-merge", action="store_true")
     parser.add_argument("targets", nargs="*")
