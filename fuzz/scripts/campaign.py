@@ -18,8 +18,12 @@ Do not stop the fuzzers (SIGSTOP) while they run, to benchmark or otherwise: lib
 -timeout counts wall time, so an input running when they stop is reported, once they go on,
 as a hang (a "timeout" crash that ends that fuzzer's run) or a slow unit.
 
+One target for a fixed time is `--min S --max S TARGET`; `--seeds DIR` adds the seeds that
+seeds.py writes to each target's starting inputs.
+
 Usage (from anywhere): fuzz/scripts/campaign.py [--jobs 2] [--min 120] [--max 480] [--features]
-                       [--logs /tmp/np-campaign/logs] [--no-build] [--no-merge] [TARGET ...]
+                       [--logs /tmp/np-campaign/logs] [--seeds DIR] [--no-build] [--no-merge]
+                       [TARGET ...]
 """
 import argparse
 import os
@@ -63,6 +67,9 @@ def fuzz(target, args, scratch, say):
     work = os.path.join(scratch, target)
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(os.path.join(FUZZ, "corpus", target), work)
+    if args.seeds and os.path.isdir(os.path.join(args.seeds, target)):
+        # Fresh seeds (seeds.py) run beside the corpus; the merge keeps those that add coverage.
+        shutil.copytree(os.path.join(args.seeds, target), work, dirs_exist_ok=True)
     max_len = 1048576 if target.startswith("bundle") else 65536
     cmd = ["nice", "-n", "19", os.path.join(BIN, target), work,
            f"-max_len={max_len}", "-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1",
@@ -142,6 +149,7 @@ def main():
     parser.add_argument("--max", type=float, default=480)
     parser.add_argument("--logs", default="/tmp/np-campaign/logs")
     parser.add_argument("--scratch", default="/tmp/np-campaign/work")
+    parser.add_argument("--seeds", help="also start each target from SEEDS/<target> (seeds.py)")
     parser.add_argument("--features", action="store_true",
                         help="also wait for features to stop growing")
     parser.add_argument("--no-build", action="store_true")

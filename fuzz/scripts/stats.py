@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Summarises libFuzzer logs (LOGS/<target>.log, one or more sessions each, as written by
-fuzz/scripts/run.sh or campaign.py) as the Markdown table in docs/hardening.md: executions,
+fuzz/scripts/campaign.py) as the Markdown table in docs/hardening.md: executions,
 coverage (cov: edges) and features (ft) when the first session started and at the end, the
 execution at which each last grew, and whether the run plateaued.
 
@@ -9,7 +9,7 @@ when the last new feature (an edge's hit-count bucket) was found, and --features
 for none in the last quarter (hardening.md says why that is not the default). Growth counts
 only what a session found after it started: what its corpus gave it at start-up is not growth.
 
-Usage: fuzz/scripts/stats.py [--features] [LOGS]   (default /tmp/np-fuzz-logs)
+Usage: fuzz/scripts/stats.py [--features] [LOGS]   (default /tmp/np-campaign/logs)
 """
 import glob
 import os
@@ -19,7 +19,7 @@ import sys
 args = sys.argv[1:]
 features = "--features" in args
 args = [a for a in args if a != "--features"]
-logs = args[0] if args else "/tmp/np-fuzz-logs"
+logs = args[0] if args else "/tmp/np-campaign/logs"
 line_re = re.compile(r"^#(\d+)\s+(\w+)\s+cov: (\d+) ft: (\d+)")
 
 
