@@ -5,12 +5,12 @@ committed corpora.
 The targets are built with coverage on node-preflight's own crate only (rustc-wrapper, beside
 this script). Each runs on a scratch copy of fuzz/corpus/<target> (libFuzzer, no sanitizer, nice 19)
 and is stopped (SIGINT: libFuzzer prints its final statistics) once it has plateaued by the
-criterion of stats.py, taken on the fuzzer's CPU time (which, for a single-threaded fuzzer,
-counts executions, whatever else the machine does or however long the process is stopped):
-no new coverage edge in the last half of the session, after at least --min CPU seconds; or at
---max CPU seconds whatever it is doing. With --features it must also have found no new
-feature (an edge's hit-count bucket) in the last quarter: hardening.md says why that is not
-the default. Its log is LOGS/<target>.log; stats.py then reports on executions. The inputs that
+criterion of stats.py, on executions: no new coverage edge in the last half of the session's
+executions, after at least --min seconds of the fuzzer's CPU time (which, for a
+single-threaded fuzzer, counts its work whatever else the machine does); or at --max CPU
+seconds whatever it is doing. With --features it must also have found no new feature (an
+edge's hit-count bucket) in the last quarter: hardening.md says why that is not the default.
+Its log is LOGS/<target>.log, which stats.py reads. The inputs that
 add coverage are merged back into fuzz/corpus/<target>, truncated as the committed corpora are
 (bundle_tar's up to 64 KiB a tar stream).
 
@@ -82,7 +82,10 @@ def fuzz(target, args, scratch, say):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             errors="replace")
     started = None
-    last_cov = last_ft = 0.0
+    # Execution counts (libFuzzer's #N, which stats.py counts too) at the last new edge and
+    # feature, and (executions, CPU s) at every status line since INITED.
+    last_cov = last_ft = 0
+    marks = []
     cov = ft = None
     stop = threading.Event()
 
@@ -95,41 +98,65 @@ def fuzz(target, args, scratch, say):
         except (OSError, IndexError, ValueError):
             return 0.0
 
+    def executions(now):
+        # libFuzzer prints a status line at each new input and each power of two of
+        # executions, so between lines the count is extrapolated, at the speed of the last
+        # half of the executions so far (the speed changes as the corpus grows).
+        if not marks:
+            return 0
+        n1, c1 = marks[-1]
+        n0, c0 = next((n, c) for n, c in marks if n >= n1 / 2 or (n, c) == marks[-1])
+        if (n0, c0) == (n1, c1):
+            n0, c0 = marks[0]
+        rate = (n1 - n0) / (c1 - c0) if c1 > c0 else 0
+        return n1 + rate * max(now - c1, 0)
+
     def watch():
-        # Stops the session once it has plateaued (or at --max), judged every second.
+        # Stops the session once it has plateaued (or at --max CPU s), judged every second on
+        # executions as stats.py judges it: a fuzzer's speed changes during a run, so a
+        # plateau in CPU time need not be one in executions.
         while not stop.wait(1.0):
             if started is None:
                 continue
-            elapsed = cpu() - started
-            plateau = (elapsed >= args.min and elapsed - last_cov >= elapsed / 2
-                       and (not args.features or elapsed - last_ft >= elapsed / 4))
-            if plateau or elapsed >= args.max:
+            now = cpu()
+            total = executions(now)
+            plateau = (now - started >= args.min and total - last_cov >= total / 2
+                       and (not args.features or total - last_ft >= total / 4))
+            if plateau or now - started >= args.max:
                 proc.send_signal(signal.SIGINT)
                 return
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
+    executed = None
     for line in proc.stderr:
         log.write(line)
+        if line.startswith("stat::number_of_executed_units:"):
+            executed = int(line.split()[-1])
         m = STATUS.match(line)
         if not m:
             continue
         now = cpu()
-        c, f = int(m.group(3)), int(m.group(4))
+        n, c, f = int(m.group(1)), int(m.group(3)), int(m.group(4))
         if m.group(2) == "INITED":
             started = now
         elif started is not None:
             if cov is not None and c > cov:
-                last_cov = now - started
+                last_cov = n
             if ft is not None and f > ft:
-                last_ft = now - started
+                last_ft = n
+        if started is not None:
+            marks.append((n, now))
         cov, ft = c, f
-    elapsed = cpu() - started if started else 0
+    cpu_end = cpu()
+    elapsed = cpu_end - started if started else 0
     code = proc.wait()
+    if executed is None:
+        executed = round(executions(cpu_end))
     stop.set()
     log.close()
-    say(f"{target}: {elapsed:.0f} CPU s, cov {cov} (last new at {last_cov:.0f} s), "
-        f"ft {ft} (last new at {last_ft:.0f} s), exit {code}")
+    say(f"{target}: {elapsed:.0f} CPU s, {executed:,} executions, cov {cov} "
+        f"(last new at #{last_cov:,}), ft {ft} (last new at #{last_ft:,}), exit {code}")
     crashes = [f for f in os.listdir(scratch) if f.startswith(f"crash-{target}-")]
     if crashes:
         say(f"{target}: CRASH inputs in {scratch}: {crashes}")
