@@ -7,7 +7,8 @@ this script). Each runs on a scratch copy of fuzz/corpus/<target> (libFuzzer, no
 and is stopped (SIGINT: libFuzzer prints its final statistics) once it has plateaued by the
 criterion of stats.py, on executions: no new coverage edge in the last half of the session's
 executions, after at least --min seconds of the fuzzer's CPU time (which, for a
-single-threaded fuzzer, counts its work whatever else the machine does); or at --max CPU
+single-threaded fuzzer, counts its work whatever else the machine does) and at least
+--min-execs executions; or at --max CPU
 seconds whatever it is doing. With --features it must also have found no new feature (an
 edge's hit-count bucket) in the last quarter: hardening.md says why that is not the default.
 Its log is LOGS/<target>.log, which stats.py reads. The inputs that
@@ -21,7 +22,8 @@ as a hang (a "timeout" crash that ends that fuzzer's run) or a slow unit.
 One target for a fixed time is `--min S --max S TARGET`; `--seeds DIR` adds the seeds that
 seeds.py writes to each target's starting inputs.
 
-Usage (from anywhere): fuzz/scripts/campaign.py [--jobs 2] [--min 120] [--max 480] [--features]
+Usage (from anywhere): fuzz/scripts/campaign.py [--jobs 2] [--min 120] [--max 480]
+                       [--min-execs N] [--features]
                        [--logs /tmp/np-campaign/logs] [--seeds DIR] [--no-build] [--no-merge]
                        [TARGET ...]
 """
@@ -78,7 +80,7 @@ def fuzz(target, args, scratch, say):
         cmd.append("-dict=" + os.path.join(FUZZ, "dict", "files.dict"))
     log = open(os.path.join(args.logs, f"{target}.log"), "a")
     log.write(f"=== campaign {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} "
-              f"min {args.min} s max {args.max} s\n")
+              f"min {args.min} s max {args.max} s min-execs {args.min_execs}\n")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             errors="replace")
     started = None
@@ -120,7 +122,8 @@ def fuzz(target, args, scratch, say):
                 continue
             now = cpu()
             total = executions(now)
-            plateau = (now - started >= args.min and total - last_cov >= total / 2
+            plateau = (now - started >= args.min and total >= args.min_execs
+                       and total - last_cov >= total / 2
                        and (not args.features or total - last_ft >= total / 4))
             if plateau or now - started >= args.max:
                 proc.send_signal(signal.SIGINT)
@@ -174,6 +177,10 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--min", type=float, default=120)
     parser.add_argument("--max", type=float, default=480)
+    # A floor in executions as well as in CPU time: a slow target (containerd_config runs
+    # at under 700 a second) can go 300 s without a new edge and still have edges to find.
+    parser.add_argument("--min-execs", type=int, default=0,
+                        help="do not call a plateau before this many executions")
     parser.add_argument("--logs", default="/tmp/np-campaign/logs")
     parser.add_argument("--scratch", default="/tmp/np-campaign/work")
     parser.add_argument("--seeds", help="also start each target from SEEDS/<target> (seeds.py)")
