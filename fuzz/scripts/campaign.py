@@ -8,12 +8,11 @@ and is stopped (SIGINT: libFuzzer prints its final statistics) once it has plate
 criterion of stats.py, on executions: no new coverage edge in the last half of the session's
 executions, after at least --min seconds of the fuzzer's CPU time (which, for a
 single-threaded fuzzer, counts its work whatever else the machine does) and at least
---min-execs executions; or at --max CPU
-seconds whatever it is doing. With --features it must also have found no new feature (an
-edge's hit-count bucket) in the last quarter: hardening.md says why that is not the default.
-Its log is LOGS/<target>.log, which stats.py reads. The inputs that
-add coverage are merged back into fuzz/corpus/<target>, truncated as the committed corpora are
-(bundle_tar's up to 64 KiB a tar stream).
+--min-execs executions; or at --max CPU seconds whatever it is doing. With --features it
+must also have found no new feature (an edge's hit-count bucket) in the last quarter:
+hardening.md says why that is not the default. Its log is LOGS/<target>.log, which stats.py
+reads. The inputs that add coverage are merged back into fuzz/corpus/<target>, truncated as
+the committed corpora are (bundle_tar's up to 64 KiB a tar stream).
 
 Do not stop the fuzzers (SIGSTOP) while they run, to benchmark or otherwise: libFuzzer's
 -timeout counts wall time, so an input running when they stop is reported, once they go on,
