@@ -71,6 +71,19 @@ def targets():
     return sorted(n[:-3] for n in names if n.endswith(".rs"))
 
 
+def load_base(pid, binary):
+    # Where the (position-independent) fuzzer was loaded: without a sanitizer runtime
+    # libFuzzer prints NEW_FUNC as bare addresses, which newfuncs.py names with this.
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            for line in f:
+                if line.rstrip().endswith(binary):
+                    return "0x" + line.split("-", 1)[0]
+    except OSError:
+        pass
+    return "unknown"
+
+
 def fuzz(target, args, scratch, say):
     work = os.path.join(scratch, target)
     shutil.rmtree(work, ignore_errors=True)
@@ -156,6 +169,7 @@ def fuzz(target, args, scratch, say):
         n, c, f = int(m.group(1)), int(m.group(3)), int(m.group(4))
         if m.group(2) == "INITED":
             started = now
+            log.write(f"=== load base {load_base(proc.pid, cmd[3])}\n")
         elif started is not None:
             if cov is not None and c > cov:
                 last_cov = n
