@@ -13,8 +13,8 @@ must also have found no new feature (an edge's hit-count bucket) in the last qua
 hardening.md says why that is not the default. Its log is LOGS/<target>.log, which stats.py
 reads. The inputs that add coverage are merged back into fuzz/corpus/<target>, truncated as
 the committed corpora are (bundle_tar's up to 64 KiB a tar stream). The text targets get
-fuzz/dict/files.dict, and those that read TOML or YAML also that format's syntax (toml.dict,
-yaml.dict).
+fuzz/dict/files.dict, and those that read TOML, YAML or JSON also that format's syntax
+(toml.dict, yaml.dict, json.dict).
 
 Do not stop the fuzzers (SIGSTOP) while they run, to benchmark or otherwise: libFuzzer's
 -timeout counts wall time, so an input running when they stop is reported, once they go on,
@@ -48,10 +48,13 @@ DICT_TARGETS = {
     "kubelet_config", "daemon_json", "proc_mounts", "mountinfo", "proc_modules",
     "proc_cgroups", "kernel_config", "docker_api",
 }
-# The syntax of the formats whose scanners are not instrumented (scripts/rustc-wrapper): added
-# to files.dict for these targets (libFuzzer takes one -dict, so the two are joined in scratch).
+# The syntax of the formats the targets read, which their parsers teach the fuzzer too little
+# of (toml's and serde-saphyr's scanners are not instrumented, scripts/rustc-wrapper; the JSON
+# one found edges where runs without it found none: hardening.md, session 9). Added to
+# files.dict where both apply (libFuzzer takes one -dict, so they are joined in scratch).
 SYNTAX_DICT = {
     "containerd_config": "toml.dict", "crio_config": "toml.dict", "kubelet_config": "yaml.dict",
+    "daemon_json": "json.dict", "docker_api": "json.dict", "docker_http": "json.dict",
 }
 # The longest input a merge keeps: what keeps the committed corpora small (see hardening.md).
 MERGE_LEN = {
@@ -95,8 +98,9 @@ def fuzz(target, args, scratch, say):
     cmd = ["nice", "-n", "19", os.path.join(BIN, target), work,
            f"-max_len={max_len}", "-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1",
            f"-artifact_prefix={scratch}/crash-{target}-"]
-    if target in DICT_TARGETS:
-        names = ["files.dict"] + ([SYNTAX_DICT[target]] if target in SYNTAX_DICT else [])
+    names = (["files.dict"] if target in DICT_TARGETS else []) + (
+        [SYNTAX_DICT[target]] if target in SYNTAX_DICT else [])
+    if names:
         joined = os.path.join(scratch, f"{target}.dict")
         with open(joined, "w") as out:
             for name in names:
@@ -106,7 +110,7 @@ def fuzz(target, args, scratch, say):
     log = open(os.path.join(args.logs, f"{target}.log"), "a")
     log.write(f"=== campaign {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} "
               f"min {args.min} s max {args.max} s min-execs {args.min_execs}"
-              f" dict {' + '.join(names) if target in DICT_TARGETS else 'none'}\n")
+              f" dict {' + '.join(names) or 'none'}\n")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             errors="replace")
     started = None
