@@ -95,7 +95,8 @@ def fuzz(target, args, scratch, say):
         # Fresh seeds (seeds.py) run beside the corpus; the merge keeps those that add coverage.
         shutil.copytree(os.path.join(args.seeds, target), work, dirs_exist_ok=True)
     max_len = 1048576 if target.startswith("bundle") else 65536
-    cmd = ["nice", "-n", "19", os.path.join(BIN, target), work,
+    binary = os.path.join(BIN, target)
+    cmd = ["nice", "-n", "19", binary, work,
            f"-max_len={max_len}", "-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1",
            f"-artifact_prefix={scratch}/crash-{target}-"]
     names = (["files.dict"] if target in DICT_TARGETS else []) + (
@@ -173,7 +174,7 @@ def fuzz(target, args, scratch, say):
         n, c, f = int(m.group(1)), int(m.group(3)), int(m.group(4))
         if m.group(2) == "INITED":
             started = now
-            log.write(f"=== load base {load_base(proc.pid, cmd[3])}\n")
+            log.write(f"=== load base {load_base(proc.pid, binary)}\n")
         elif started is not None:
             if cov is not None and c > cov:
                 last_cov = n
@@ -196,7 +197,7 @@ def fuzz(target, args, scratch, say):
         say(f"{target}: CRASH inputs in {scratch}: {crashes}")
     if not args.no_merge and target in MERGE_LEN:
         before = len(os.listdir(os.path.join(FUZZ, "corpus", target)))
-        subprocess.run([os.path.join(BIN, target), "-merge=1", f"-max_len={MERGE_LEN[target]}",
+        subprocess.run([binary, "-merge=1", f"-max_len={MERGE_LEN[target]}",
                         os.path.join(FUZZ, "corpus", target), work],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         after = len(os.listdir(os.path.join(FUZZ, "corpus", target)))

@@ -17,8 +17,7 @@ import re
 import subprocess
 import sys
 
-FUZZ = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(FUZZ, "target", "own", "x86_64-unknown-linux-gnu", "release")
+from campaign import BIN  # where campaign.py builds the fuzzers
 
 
 def main():
