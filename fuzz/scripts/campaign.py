@@ -49,12 +49,13 @@ DICT_TARGETS = {
     "proc_cgroups", "kernel_config", "docker_api",
 }
 # The syntax of the formats the targets read, which their parsers teach the fuzzer too little
-# of (toml's and serde-saphyr's scanners are not instrumented, scripts/rustc-wrapper; the JSON
-# one found edges where runs without it found none: hardening.md, session 9). Added to
-# files.dict where both apply (libFuzzer takes one -dict, so they are joined in scratch).
+# of (toml's, serde-saphyr's and hyper's parsers are not instrumented, scripts/rustc-wrapper;
+# the JSON one found edges where runs without it found none: hardening.md, session 9). Added
+# to files.dict where both apply (libFuzzer takes one -dict, so they are joined in scratch).
 SYNTAX_DICT = {
-    "containerd_config": "toml.dict", "crio_config": "toml.dict", "kubelet_config": "yaml.dict",
-    "daemon_json": "json.dict", "docker_api": "json.dict", "docker_http": "json.dict",
+    "containerd_config": ["toml.dict"], "crio_config": ["toml.dict"],
+    "kubelet_config": ["yaml.dict"], "daemon_json": ["json.dict"], "docker_api": ["json.dict"],
+    "docker_http": ["json.dict", "http.dict"],
 }
 # The longest input a merge keeps: what keeps the committed corpora small (see hardening.md).
 MERGE_LEN = {
@@ -99,8 +100,7 @@ def fuzz(target, args, scratch, say):
     cmd = ["nice", "-n", "19", binary, work,
            f"-max_len={max_len}", "-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1",
            f"-artifact_prefix={scratch}/crash-{target}-"]
-    names = (["files.dict"] if target in DICT_TARGETS else []) + (
-        [SYNTAX_DICT[target]] if target in SYNTAX_DICT else [])
+    names = (["files.dict"] if target in DICT_TARGETS else []) + SYNTAX_DICT.get(target, [])
     if names:
         joined = os.path.join(scratch, f"{target}.dict")
         with open(joined, "w") as out:
