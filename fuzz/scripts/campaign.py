@@ -13,8 +13,8 @@ must also have found no new feature (an edge's hit-count bucket) in the last qua
 hardening.md says why that is not the default. Its log is LOGS/<target>.log, which stats.py
 reads. The inputs that add coverage are merged back into fuzz/corpus/<target>, truncated as
 the committed corpora are (bundle_tar's up to 64 KiB a tar stream). The text targets get
-fuzz/dict/files.dict, and those that read TOML, YAML or JSON also that format's syntax
-(toml.dict, yaml.dict, json.dict).
+fuzz/dict/files.dict, and those that read TOML, YAML, JSON or HTTP also that format's syntax
+(toml.dict, yaml.dict, json.dict, http.dict).
 
 Do not stop the fuzzers (SIGSTOP) while they run, to benchmark or otherwise: libFuzzer's
 -timeout counts wall time, so an input running when they stop is reported, once they go on,
