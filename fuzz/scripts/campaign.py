@@ -99,6 +99,9 @@ def fuzz(target, args, scratch, say):
     binary = os.path.join(BIN, target)
     cmd = ["nice", "-n", "19", binary, work,
            f"-max_len={max_len}", "-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1",
+           # Each edge found after start-up (each step of cov:) as a NEW_PC line, which
+           # newfuncs.py places in the source: what a long run still finds, not just how much.
+           "-print_pcs=1",
            f"-artifact_prefix={scratch}/crash-{target}-"]
     names = (["files.dict"] if target in DICT_TARGETS else []) + SYNTAX_DICT.get(target, [])
     if names:

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Names the functions in which a campaign's fuzzers found new code (libFuzzer's NEW_FUNC
-lines), from the logs campaign.py writes.
+"""Names the code in which a campaign's fuzzers found new coverage, from the logs campaign.py
+writes: the functions entered for the first time (libFuzzer's NEW_FUNC lines) and each edge
+found after start-up (NEW_PC lines, which campaign.py asks for with -print_pcs).
 
-Without a sanitizer runtime libFuzzer cannot symbolize, so NEW_FUNC lines are bare
-addresses in a position-independent binary; campaign.py logs each run's load base
-("=== load base 0x..."), and this subtracts it and asks addr2line (binutils) for the function
-and source line. BIN must be the binary that ran (campaign.py builds it in
-fuzz/target/own/x86_64-unknown-linux-gnu/release/<target>; a rebuild of changed code moves
-the functions).
+Without a sanitizer runtime libFuzzer cannot symbolize, so these lines are bare addresses in
+a position-independent binary; campaign.py logs each run's load base ("=== load base 0x..."),
+and this subtracts it and asks addr2line (binutils) for the function and source line, with
+the functions it was inlined into (-i): an edge in serde's or std's generic code shows the
+crate function it was instantiated for. BIN must be the binary that ran (campaign.py builds
+it in fuzz/target/own/x86_64-unknown-linux-gnu/release/<target>; a rebuild of changed code
+moves the functions).
 
 Usage: fuzz/scripts/newfuncs.py LOG [BIN]   (BIN defaults to campaign.py's build of the target
                                              the log is named for)
@@ -19,6 +21,17 @@ import sys
 
 from campaign import BIN  # where campaign.py builds the fuzzers
 
+NEW = re.compile(r"(NEW_FUNC)\[\d+/\d+\]: (0x[0-9a-f]+)|(NEW_PC): (0x[0-9a-f]+)")
+# Paths down to what says where the code comes from: a crate of the registry, std, or ours.
+PREFIX = re.compile(r"^.*/(registry/src/[^/]+/|rustc/[0-9a-f]+/)")
+
+
+def frames(binary, offset):
+    """(function, file:line) of the code at offset, innermost first (-i: inlined into)."""
+    out = subprocess.run(["addr2line", "-i", "-f", "-C", "-e", binary, f"{offset:x}"],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    return [(f, PREFIX.sub("", place)) for f, place in zip(out[0::2], out[1::2])]
+
 
 def main():
     if len(sys.argv) not in (2, 3):
@@ -28,31 +41,33 @@ def main():
     binary = sys.argv[2] if len(sys.argv) == 3 else os.path.join(BIN, target)
     if not os.path.isfile(binary):
         sys.exit(f"newfuncs.py: no binary {binary} (name it as the second argument)")
-    run, base, offsets, unknown = 0, None, [], 0
+    run, base, found, unknown = 0, None, [], 0
     for line in open(log, errors="replace"):
         if line.startswith("=== campaign"):
             run, base = run + 1, None
         elif line.startswith("=== load base "):
             value = line.split()[-1]
             base = int(value, 16) if value.startswith("0x") else None
-        elif "NEW_FUNC" in line:
-            m = re.search(r"NEW_FUNC\[\d+/\d+\]: (0x[0-9a-f]+)", line)
-            if m and base is not None:
-                offsets.append((run, int(m.group(1), 16) - base))
-            else:
+        else:
+            m = NEW.search(line)
+            if not m:
+                continue
+            kind, address = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            if base is None:
                 unknown += 1
-    if not offsets:
-        print(f"{target}: no NEW_FUNC with a known load base ({unknown} without)")
+            else:
+                found.append((run, kind, int(address, 16) - base))
+    if not found:
+        print(f"{target}: no NEW_FUNC or NEW_PC with a known load base ({unknown} without)")
         return
-    # -f: the function, -C: demangled; one query for all the addresses.
-    out = subprocess.run(["addr2line", "-f", "-C", "-e", binary],
-                         input="".join(f"{o:x}\n" for _, o in offsets),
-                         capture_output=True, text=True, check=True).stdout.splitlines()
-    for (run, _), function, place in zip(offsets, out[0::2], out[1::2]):
-        place = re.sub(r"^.*/(registry/src/[^/]+/|rustc/[0-9a-f]+/)", "", place)
-        print(f"run {run}: {function}  [{place}]")
+    for run, kind, offset in found:
+        chain = frames(binary, offset)
+        head = f"run {run}: {'function' if kind == 'NEW_FUNC' else 'edge'} at {offset:#x}"
+        print(head)
+        for function, place in chain:
+            print(f"    {function}  [{place}]")
     if unknown:
-        print(f"({unknown} NEW_FUNC lines of runs whose load base was not logged)")
+        print(f"({unknown} lines of runs whose load base was not logged)")
 
 
 if __name__ == "__main__":
