@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""Adds type-confusion and syntax seeds to the seeds seeds.py wrote: for the targets that
+deserialize a config or an API answer, every key of every seed set to a value of every type
+and of every spelling the format has, and every table given as an array.
+
+Why: what the long runs of crio_config still found, named by newfuncs.py from their NEW_PC
+lines, was the deserializers serde derives for the crate's types meeting a value of the wrong
+type: a float or a date where a table is expected, a table written as an array (serde reads a
+struct from a sequence too), and the drops of each on the error path. Each key times each
+type is a small, finite set, but the fuzzer reaches it only by chance, a few edges per
+doubling of its executions; written out, it is in the corpus from the start. The parsers'
+generic code (serde_json's whole parser is generic over its reader, so instantiated and
+instrumented in the crate) is reached the same way, with the odd spellings of each value:
+numbers past every limit, escapes, nesting, YAML's tags, anchors and block scalars. Unknown
+keys go through serde's IgnoredAny, which is instrumented too, so they are varied as well.
+
+Each variant is small, the key's path alone, so the merge's length limit (campaign.py
+MERGE_LEN) keeps it; the top-level keys that decide how the rest is read (containerd's
+`version`, the kubelet's `apiVersion` and `kind`) are kept from the seed. For docker_http one
+of the two answers' bodies is varied and the other kept.
+
+Needs PyYAML (Debian's python3-yaml) to read the kubelet seeds.
+
+Usage: fuzz/scripts/typeseeds.py [SEEDS]   (default /tmp/np-seeds; run seeds.py SEEDS first)
+"""
+import json
+import os
+import re
+import sys
+import tomllib
+
+import yaml
+
+SEEDS = sys.argv[1] if len(sys.argv) > 1 else "/tmp/np-seeds"
+MARK = b"\n#@@ "
+PART = b"\n#@@\n"
+BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class Raw(str):
+    """A value written as is: the TOML, YAML or JSON text of a sample."""
+
+
+# Samples of every type each format has, written out, not built: the odd spellings (a date,
+# nan, a big integer) are the point.
+TOML_SAMPLES = ["\"s\"", "\"\"", "0", "-1", "9223372036854775807", "1.5", "nan", "-inf",
+                "true", "1979-05-27T07:32:00Z", "1979-05-27T07:32:00", "1979-05-27",
+                "07:32:00", "[]", "[\"a\"]", "[1]", "[[]]", "[{}]", "{}", "{a = 1}"]
+JSON_SAMPLES = ["\"s\"", "\"\"", "0", "-1", "18446744073709551616", "-9223372036854775809",
+                "1.5", "1e400", "true", "false", "null", "[]", "[\"a\"]", "[1]", "[[]]", "[{}]",
+                "{}", "{\"a\": 1}", "\"\\ud800\""]
+# TOML's other spellings: string styles and escapes, integer bases and separators, the
+# datetime forms with fractions and offsets, the special floats' signs.
+TOML_SAMPLES += [
+    "'literal'", '"""multi\nline"""', "'''raw\nlines'''", '"\\u00e9\\U0001F600\\t\\\\"',
+    "0x1F", "0o17", "0b101", "1_000", "+1", "-0.0", "1e-400", "+inf", "-nan", "6.02e+23",
+    "1979-05-27T07:32:00.999999-07:00", "1979-05-27 07:32:00", "07:32:00.5",
+    '[1, "a", 1.5]', "[\n1,\n]", "{a.b = 1}", '{"a" = {b = []}}',
+]
+# The spellings of each JSON value whose parsing takes its own path (serde_json's parser is
+# generic, so instantiated, and instrumented, in the crate): numbers past each limit, with
+# long mantissas and big exponents; every escape; nesting at serde_json's depth limit (128).
+JSON_SAMPLES += [
+    "-0", "0.0", "1E+2", "1e-400", "123456789012345678901234567890",
+    "0.1234567890123456789012345678901234567890", "1.7976931348623157e309", "4.9e-324",
+    "9007199254740993", "-1.5e-3", r'"\u0000\b\f\n\r\t\/\\\""', r'"\ud83d\ude00"',
+    r'"\udc00"', r'"\ud800\u0041"', '"\u00e9\u20ac\U0001F600"', "[" * 127 + "]" * 127,
+    "[" * 129 + "]" * 129, '{"a": {"b": [1, {"c": null}]}}', "[1, 2, ]", '{"a": 1, }', "01",
+    "1.", ".5", "+1", "NaN", '"\t"',
+]
+# YAML's own ways to spell a value: tags, anchors and aliases, merge keys, block scalars with
+# their indicators, quoting styles, the null and bool spellings of YAML 1.1 and 1.2.
+YAML_SAMPLES = JSON_SAMPLES + [
+    "~", "0x1f", "0o17", "0b101", ".nan", "-.inf", "1_000", "yes", "Off", "NULL", "!!str 1",
+    '!!int "7"', "!!float 1", "!!bool true", "!!null ''", "!!binary aGk=", "!custom x",
+    "!<tag:yaml.org,2002:str> x", "&a [*a]", "&b {x: 1}", "*undefined", "{<<: {a: 1}}",
+    "{<<: [{a: 1}, {b: 2}]}", "'single ''quoted'''", '"line\\\n  folded"',
+    "|\n  kept\n  lines", "|-\n  stripped", "|+\n  kept\n\n", ">\n  folded\n  text",
+    ">2\n    indented", "? complex\n: key", "[a, [b, {c: d}]]", "{a: [1, 2], b: {c: ~}}",
+    "\n- a\n- b", "\na: 1\nb: 2", "2001-12-14t21:59:43.10-05:00",
+]
+# A table given as an array: serde derive's visit_seq reads fields in order, so a few strings
+# (the type of most fields) and then one element of another type.
+SEQ_TAILS = ["", "1", "1.5", "true", "[]", "{}"]
+# Top-level keys that decide how the rest of a file is read (containerd's schema version, the
+# kubelet file's kind), kept in every variant of a seed that has them.
+CONTEXT = {"version", "apiVersion", "kind"}
+
+
+def toml_key(key):
+    return key if BARE_KEY.match(key) else json.dumps(key)
+
+
+def toml_value(value):
+    if isinstance(value, Raw):
+        return value
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value) if isinstance(value, int) else json.dumps(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    return json.dumps(str(value))
+
+
+def toml_doc(doc):
+    return "".join(f"{toml_key(k)} = {toml_value(v)}\n" for k, v in doc.items())
+
+
+def json_value(value):
+    if isinstance(value, Raw):
+        return value
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {json_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(json_value(v) for v in value) + "]"
+    return json.dumps(value, default=str)
+
+
+def yaml_doc(doc, indent=""):
+    # Block mappings down the path, the sample in flow style (JSON is YAML) at its end.
+    out = []
+    for k, v in doc.items():
+        key = json.dumps(k)
+        if isinstance(v, dict) and v:
+            out.append(f"{indent}{key}:\n" + yaml_doc(v, indent + "  "))
+        else:
+            # A block scalar's or block collection's lines, under this key.
+            text = json_value(v).replace("\n", "\n" + indent + "  ")
+            out.append(f"{indent}{key}: {text}\n")
+    return "".join(out)
+
+
+class Item:
+    """A step into a list (its first element), in a path of keys."""
+
+    def __str__(self):
+        return "[]"
+
+
+ITEM = Item()
+
+
+def paths(value, prefix=()):
+    """Every (path, value) below value; a list is entered through its first element."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield prefix + (k,), v
+            yield from paths(v, prefix + (k,))
+    elif isinstance(value, list) and value:
+        yield from paths(value[0], prefix + (ITEM,))
+
+
+def build(path, leaf):
+    """The document holding only leaf at path (a step into a list: a one-element list)."""
+    for step in reversed(path):
+        leaf = [leaf] if step is ITEM else {step: leaf}
+    return leaf
+
+
+def variants(doc, samples):
+    """doc's keys, each alone (with the CONTEXT keys) and given each sample; tables also as
+    arrays."""
+    top = {k: v for k, v in doc.items() if k in CONTEXT}
+    seen = set()
+    for path, value in paths(doc):
+        shape = "/".join(map(str, path))
+        if shape in seen:
+            continue
+        seen.add(shape)
+        leaves = list(samples)
+        if isinstance(value, dict):
+            leaves += ["[" + ", ".join(['"a"'] * n + ([tail] if tail else [])) + "]"
+                       for n in range(0, 5) for tail in SEQ_TAILS if n or tail]
+        for leaf in leaves:
+            yield {**top, **build(path, Raw(leaf))}
+
+
+def first_file(data):
+    """The first file of a seed (up to its first `#@@ ` mark)."""
+    cut = data.find(MARK)
+    return data if cut < 0 else data[:cut + 1]
+
+
+def seeds_of(target):
+    folder = os.path.join(SEEDS, target)
+    if not os.path.isdir(folder):
+        sys.exit(f"typeseeds.py: no {folder}; run fuzz/scripts/seeds.py {SEEDS} first")
+    for name in sorted(os.listdir(folder)):
+        if not name.startswith("type-"):
+            with open(os.path.join(folder, name), "rb") as f:
+                yield name, f.read()
+
+
+def write(target, docs):
+    """Writes each distinct document once; returns how many."""
+    written = set()
+    for doc in docs:
+        if doc in written:
+            continue
+        written.add(doc)
+        name = f"type-{len(written):05d}"
+        with open(os.path.join(SEEDS, target, name), "wb") as f:
+            f.write(doc)
+    return len(written)
+
+
+def parsed(target, parse):
+    for name, data in seeds_of(target):
+        try:
+            yield parse(first_file(data).decode())
+        except (ValueError, UnicodeDecodeError, yaml.YAMLError):
+            continue  # a seed that is not a config (an odd fixture): nothing to vary
+
+
+def kubelet_docs(text):
+    docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    kubelet = [d for d in docs if d.get("kind") == "KubeletConfiguration"]
+    if not kubelet:
+        raise ValueError("no KubeletConfiguration")
+    return kubelet[0]
+
+
+def toml_target(target):
+    docs = (toml_doc(v).encode() for d in parsed(target, tomllib.loads)
+            for v in variants(d, TOML_SAMPLES))
+    return write(target, docs)
+
+
+def main():
+    counts = {t: toml_target(t) for t in ("containerd_config", "crio_config")}
+    counts["kubelet_config"] = write("kubelet_config", (
+        yaml_doc(v).encode() for d in parsed("kubelet_config", kubelet_docs)
+        for v in variants(d, YAML_SAMPLES)))
+    counts["daemon_json"] = write("daemon_json", (
+        json_value(v).encode() for d in parsed("daemon_json", json.loads)
+        if isinstance(d, dict) for v in variants(d, JSON_SAMPLES)))
+    counts["docker_http"] = write("docker_http", docker_http())
+    for target, n in counts.items():
+        print(f"{target}: {n} type-confusion seeds")
+
+
+def docker_http():
+    """Each of the two answers' JSON bodies varied, the other kept as it was."""
+    head = b"HTTP/1.1 200 OK\r\nApi-Version: 1.47\r\nContent-Type: application/json\r\n"
+
+    def answer(body):
+        return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    for _, data in seeds_of("docker_http"):
+        parts = data.split(PART)
+        if len(parts) != 2:
+            continue
+        bodies = []
+        for part in parts:
+            try:
+                bodies.append(json.loads(part.split(b"\r\n\r\n", 1)[1]))
+            except (IndexError, ValueError):
+                break
+        if len(bodies) != 2 or not all(isinstance(b, dict) for b in bodies):
+            continue
+        kept = [json.dumps(b).encode() for b in bodies]
+        for which, body in enumerate(bodies):
+            for v in variants(body, JSON_SAMPLES):
+                answers = list(kept)
+                answers[which] = json_value(v).encode()
+                yield PART.join(answer(b) for b in answers)
+
+
+if __name__ == "__main__":
+    main()
