@@ -9,7 +9,12 @@ when the last new feature (an edge's hit-count bucket) was found, and --features
 for none in the last quarter (hardening.md says why that is not the default). Growth counts
 only what a session found after it started: what its corpus gave it at start-up is not growth.
 
-Usage: fuzz/scripts/stats.py [--features] [LOGS]   (default /tmp/np-campaign/logs)
+With --doublings it prints, instead of the table, the edges each target found in each
+doubling of its executions (from the first million): a target whose coverage grows with the
+logarithm of its executions finds about as many in each, and then more of the same runs will
+not make it plateau (hardening.md, session 12).
+
+Usage: fuzz/scripts/stats.py [--features | --doublings] [LOGS]   (default /tmp/np-campaign/logs)
 """
 import glob
 import os
@@ -18,18 +23,30 @@ import sys
 
 args = sys.argv[1:]
 features = "--features" in args
-args = [a for a in args if a != "--features"]
+doublings = "--doublings" in args
+args = [a for a in args if a not in ("--features", "--doublings")]
 logs = args[0] if args else "/tmp/np-campaign/logs"
 line_re = re.compile(r"^#(\d+)\s+(\w+)\s+cov: (\d+) ft: (\d+)")
+
+
+def print_doublings(target, total, grew):
+    """grew: (execution, edges) of each step of coverage."""
+    print(f"{target}: {total:,} executions")
+    low = 1_000_000
+    while low < total:
+        found = sum(edges for n, edges in grew if low <= n < 2 * low)
+        print(f"    {low:>13,} to {min(2 * low, total):>13,}: {found:4} edges")
+        low *= 2
 
 
 def at(n, total):
     return f"{n:,} ({100 * n // total} %)" if total else "0"
 
 
-print("| target | executions | exec/s | cov: start → end | ft: start → end "
-      "| last new edge (cov) at | last new feature (ft) at | plateaued |")
-print("|---|---:|---:|---|---|---:|---:|---|")
+if not doublings:
+    print("| target | executions | exec/s | cov: start → end | ft: start → end "
+          "| last new edge (cov) at | last new feature (ft) at | plateaued |")
+    print("|---|---:|---:|---|---|---:|---:|---|")
 all_execs = plateaued = targets = 0
 for path in sorted(glob.glob(os.path.join(logs, "*.log"))):
     target = os.path.basename(path)[:-4]
@@ -37,6 +54,7 @@ for path in sorted(glob.glob(os.path.join(logs, "*.log"))):
     start = end = None
     last_cov_at = last_ft_at = 0
     prev = None
+    grew = []
     for line in open(path, errors="replace"):
         m = line_re.match(line)
         if m:
@@ -48,6 +66,7 @@ for path in sorted(glob.glob(os.path.join(logs, "*.log"))):
             elif prev is not None:
                 if cov > prev[0]:
                     last_cov_at = offset + n
+                    grew.append((offset + n, cov - prev[0]))
                 if ft > prev[1]:
                     last_ft_at = offset + n
             prev = end = (cov, ft)
@@ -59,6 +78,9 @@ for path in sorted(glob.glob(os.path.join(logs, "*.log"))):
                 seconds += (total - offset) / rate
     if start is None:
         continue
+    if doublings:
+        print_doublings(target, total, grew)
+        continue
     plateau = total > 0 and last_cov_at <= total * 0.5
     if features:
         plateau = plateau and last_ft_at <= total * 0.75
@@ -69,4 +91,5 @@ for path in sorted(glob.glob(os.path.join(logs, "*.log"))):
     print(f"| `{target}` | {total:,} | {speed:,} | {start[0]:,} → {end[0]:,} "
           f"| {start[1]:,} → {end[1]:,} | {at(last_cov_at, total)} | {at(last_ft_at, total)} "
           f"| {'yes' if plateau else 'no'} |")
-print(f"| **all** | **{all_execs:,}** | | | | | | **{plateaued} of {targets}** |")
+if not doublings:
+    print(f"| **all** | **{all_execs:,}** | | | | | | **{plateaued} of {targets}** |")
