@@ -54,6 +54,10 @@ JSON_SAMPLES = ["\"s\"", "\"\"", "0", "-1", "18446744073709551616", "-9223372036
 TOML_SAMPLES += [
     "'literal'", '"""multi\nline"""', "'''raw\nlines'''", '"\\u00e9\\U0001F600\\t\\\\"',
     "0x1F", "0o17", "0b101", "1_000", "+1", "-0.0", "1e-400", "+inf", "-nan", "6.02e+23",
+    # Past i64 the toml crate goes on to u64, i128 and u128, then overflows: a visit_* each.
+    "9223372036854775808", "-9223372036854775809", "170141183460469231731687303715884105728",
+    "-170141183460469231731687303715884105729", "340282366920938463463374607431768211456",
+    "0xffffffffffffffffffffffffffffffff", "1e999",
     "1979-05-27T07:32:00.999999-07:00", "1979-05-27 07:32:00", "07:32:00.5",
     '[1, "a", 1.5]', "[\n1,\n]", "{a.b = 1}", '{"a" = {b = []}}',
 ]
@@ -85,10 +89,25 @@ SEQ_TAILS = ["", "1", "1.5", "true", "[]", "{}"]
 # Top-level keys that decide how the rest of a file is read (containerd's schema version, the
 # kubelet file's kind), kept in every variant of a seed that has them.
 CONTEXT = {"version", "apiVersion", "kind"}
+# The longest (as JSON) set of other keys a variant keeps beside the varied one, and value it
+# keeps under an escaped key.
+SIBLINGS_MAX = 1200
+
+
+class Escaped(str):
+    """A key written with its first character escaped: the deserializer gets an owned string
+    (visit_string) where it gets a borrowed one otherwise, and each field visitor has both."""
+
+
+def quoted(key):
+    """key as a double-quoted string, which JSON, TOML and YAML spell alike."""
+    if isinstance(key, Escaped) and key:
+        return f'"\\u{ord(key[0]):04x}' + json.dumps(str(key[1:]))[1:]
+    return json.dumps(key)
 
 
 def toml_key(key):
-    return key if BARE_KEY.match(key) else json.dumps(key)
+    return key if BARE_KEY.match(key) and not isinstance(key, Escaped) else quoted(key)
 
 
 def toml_value(value):
@@ -115,7 +134,7 @@ def json_value(value):
     if isinstance(value, Raw):
         return value
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(k)}: {json_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{quoted(k)}: {json_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(json_value(v) for v in value) + "]"
     return json.dumps(value, default=str)
@@ -125,7 +144,7 @@ def yaml_doc(doc, indent=""):
     # Block mappings down the path, the sample in flow style (JSON is YAML) at its end.
     out = []
     for k, v in doc.items():
-        key = json.dumps(k)
+        key = quoted(k)
         if isinstance(v, dict) and v:
             out.append(f"{indent}{key}:\n" + yaml_doc(v, indent + "  "))
         else:
@@ -145,11 +164,12 @@ class Item:
 ITEM = Item()
 
 
-def paths(value, prefix=()):
-    """Every (path, value) below value; a list is entered through its first element."""
+def paths(value, prefix=(), parent=None):
+    """Every (path, value, the table holding it) below value; a list is entered through its
+    first element."""
     if isinstance(value, dict):
         for k, v in value.items():
-            yield prefix + (k,), v
+            yield prefix + (k,), v, value
             yield from paths(v, prefix + (k,))
     elif isinstance(value, list) and value:
         yield from paths(value[0], prefix + (ITEM,))
@@ -163,11 +183,12 @@ def build(path, leaf):
 
 
 def variants(doc, samples):
-    """doc's keys, each alone (with the CONTEXT keys) and given each sample; tables also as
-    arrays."""
+    """doc's keys, each given each sample: alone (with the CONTEXT keys), and after the other
+    keys of its table (a deserializer that fails on the last field drops those it has read,
+    which is code of its own); tables also as arrays."""
     top = {k: v for k, v in doc.items() if k in CONTEXT}
     seen = set()
-    for path, value in paths(doc):
+    for path, value, table in paths(doc):
         shape = "/".join(map(str, path))
         if shape in seen:
             continue
@@ -176,8 +197,18 @@ def variants(doc, samples):
         if isinstance(value, dict):
             leaves += ["[" + ", ".join(['"a"'] * n + ([tail] if tail else [])) + "]"
                        for n in range(0, 5) for tail in SEQ_TAILS if n or tail]
+        others = {k: v for k, v in table.items() if k != path[-1]}
+        # Only small tables: the merge keeps no more than MERGE_LEN bytes of an input.
+        small = others and len(json.dumps(others, default=str)) < SIBLINGS_MAX
+        if isinstance(path[-1], str):
+            # The key escaped, its value kept if small (an empty one of its type if not).
+            if len(json.dumps(value, default=str)) > SIBLINGS_MAX:
+                value = Raw("{}" if isinstance(value, dict) else "[]")
+            yield {**top, **build(path[:-1] + (Escaped(path[-1]),), value)}
         for leaf in leaves:
             yield {**top, **build(path, Raw(leaf))}
+            if small:
+                yield {**top, **build(path[:-1], {**others, path[-1]: Raw(leaf)})}
 
 
 def first_file(data):
