@@ -110,20 +110,21 @@ def toml_key(key):
     return key if BARE_KEY.match(key) and not isinstance(key, Escaped) else quoted(key)
 
 
-def toml_value(value):
+def inline(value, key=quoted, sep=": "):
+    """value in JSON's inline syntax, which TOML shares but for its keys and `=`: a Raw as is,
+    tables and arrays member by member, scalars as JSON writes them (a date as a string)."""
     if isinstance(value, Raw):
         return value
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{key(k)}{sep}{inline(v, key, sep)}"
+                               for k, v in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value) if isinstance(value, int) else json.dumps(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    return json.dumps(str(value))
+        return "[" + ", ".join(inline(v, key, sep) for v in value) + "]"
+    return json.dumps(value, default=str)
+
+
+def toml_value(value):
+    return inline(value, toml_key, " = ")
 
 
 def toml_doc(doc):
@@ -131,13 +132,7 @@ def toml_doc(doc):
 
 
 def json_value(value):
-    if isinstance(value, Raw):
-        return value
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{quoted(k)}: {json_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(json_value(v) for v in value) + "]"
-    return json.dumps(value, default=str)
+    return inline(value)
 
 
 def yaml_doc(doc, indent=""):
@@ -164,7 +159,7 @@ class Item:
 ITEM = Item()
 
 
-def paths(value, prefix=(), parent=None):
+def paths(value, prefix=()):
     """Every (path, value, the table holding it) below value; a list is entered through its
     first element."""
     if isinstance(value, dict):
@@ -224,7 +219,7 @@ def seeds_of(target):
     for name in sorted(os.listdir(folder)):
         if not name.startswith("type-"):
             with open(os.path.join(folder, name), "rb") as f:
-                yield name, f.read()
+                yield f.read()
 
 
 def write(target, docs):
@@ -241,7 +236,7 @@ def write(target, docs):
 
 
 def parsed(target, parse):
-    for name, data in seeds_of(target):
+    for data in seeds_of(target):
         try:
             yield parse(first_file(data).decode())
         except (ValueError, UnicodeDecodeError, yaml.YAMLError):
@@ -282,7 +277,7 @@ def docker_http():
     def answer(body):
         return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
 
-    for _, data in seeds_of("docker_http"):
+    for data in seeds_of("docker_http"):
         parts = data.split(PART)
         if len(parts) != 2:
             continue
