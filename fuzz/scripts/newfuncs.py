@@ -31,8 +31,8 @@ def frames(binary, offset):
 
     One addr2line per address, on purpose: given many addresses at once, GNU addr2line 2.40
     named some inlined frames' outer function wrongly (eq for containerd's
-    merge_struct_field, session 13), and loading the debug information again costs only
-    about 50 ms per address."""
+    merge_struct_field, session 13); loading the debug information again costs about
+    0.4 s per address, with the fuzzers running."""
     out = subprocess.run(["addr2line", "-i", "-f", "-C", "-e", binary, f"{offset:x}"],
                          capture_output=True, text=True, check=True).stdout.splitlines()
     return [(f, PREFIX.sub("", place)) for f, place in zip(out[0::2], out[1::2])]
