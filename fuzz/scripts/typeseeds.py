@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Adds type-confusion and syntax seeds to the seeds seeds.py wrote: for the targets that
 deserialize a config or an API answer, every key of every seed set to a value of every type
-and of every spelling the format has, and every table given as an array.
+and of every spelling the format has, and every table given as an array; and for containerd,
+arrays merged from an imported file (containerd_merges).
 
 Why: what the long runs of crio_config still found, named by newfuncs.py from their NEW_PC
 lines, was the deserializers serde derives for the crate's types meeting a value of the wrong
@@ -35,6 +36,10 @@ SEEDS = sys.argv[1] if len(sys.argv) > 1 else "/tmp/np-seeds"
 MARK = b"\n#@@ "
 PART = b"\n#@@\n"
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+# The names this script gives its seeds, which it does not vary again when run twice.
+OURS = ("type-", "merge-")
 
 
 class Raw(str):
@@ -217,19 +222,19 @@ def seeds_of(target):
     if not os.path.isdir(folder):
         sys.exit(f"typeseeds.py: no {folder}; run fuzz/scripts/seeds.py {SEEDS} first")
     for name in sorted(os.listdir(folder)):
-        if not name.startswith("type-"):
+        if not name.startswith(OURS):
             with open(os.path.join(folder, name), "rb") as f:
                 yield f.read()
 
 
-def write(target, docs):
+def write(target, docs, prefix="type-"):
     """Writes each distinct document once; returns how many."""
     written = set()
     for doc in docs:
         if doc in written:
             continue
         written.add(doc)
-        name = f"type-{len(written):05d}"
+        name = f"{prefix}{len(written):05d}"
         with open(os.path.join(SEEDS, target, name), "wb") as f:
             f.write(doc)
     return len(written)
@@ -257,8 +262,41 @@ def toml_target(target):
     return write(target, docs)
 
 
+# containerd's merge of an imported file appends an array's elements to the importing
+# file's, and from version 2 on only those not there yet: comparing them is code per kind of
+# element (tree::Scalar). Session 13's run found its last edges there after 1.9 million
+# executions. Each array below has an element of each kind, a second one of the same kind and
+# one equal to the other file's.
+MERGE_INTO = "[1, true, \"a\", 1.5, 1979-05-27, [1, \"a\"], [], {a = 1}]"
+MERGE_FROM = ("[2, 1, false, true, \"b\", \"a\", 2.5, 1.5, 1979-05-28, 1979-05-27, "
+              "[1, \"b\"], [1, \"a\"], [[1]], [], {a = 2}, {a = 1}]")
+IMPORTED = "/etc/containerd/conf.d/merge.toml"
+
+
+def containerd_merges():
+    """Each key of each containerd seed given an array in the importing file and in the file
+    it imports, and a scalar or an empty array in either, for each schema version."""
+    seen = set()
+    for doc in parsed("containerd_config", tomllib.loads):
+        for version in (1, 2, 3):
+            for path, value, _ in paths(doc):
+                if isinstance(value, dict) or path[-1] in CONTEXT | {"imports"}:
+                    continue
+                shape = (version, "/".join(map(str, path)))
+                if shape in seen:
+                    continue
+                seen.add(shape)
+                for into, imported in ((MERGE_INTO, MERGE_FROM), ("\"s\"", MERGE_FROM),
+                                       (MERGE_INTO, "[]"), (MERGE_INTO, "\"s\"")):
+                    main = {"version": version, "imports": [IMPORTED],
+                            **build(path, Raw(into))}
+                    other = {"version": version, **build(path, Raw(imported))}
+                    yield f"{toml_doc(main)}#@@ {IMPORTED}\n{toml_doc(other)}".encode()
+
+
 def main():
     counts = {t: toml_target(t) for t in ("containerd_config", "crio_config")}
+    merges = write("containerd_config", containerd_merges(), prefix="merge-")
     counts["kubelet_config"] = write("kubelet_config", (
         yaml_doc(v).encode() for d in parsed("kubelet_config", kubelet_docs)
         for v in variants(d, YAML_SAMPLES)))
@@ -268,6 +306,7 @@ def main():
     counts["docker_http"] = write("docker_http", docker_http())
     for target, n in counts.items():
         print(f"{target}: {n} type-confusion seeds")
+    print(f"containerd_config: {merges} seeds of imported files' arrays")
 
 
 def docker_http():
