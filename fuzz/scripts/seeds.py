@@ -242,6 +242,14 @@ INFO = {"ID": "abc", "Containers": 3, "Name": "node1", "ServerVersion": "27.3.1"
         "CgroupDriver": "systemd", "CgroupVersion": "2", "OperatingSystem": "Ubuntu 24.04.1 LTS", "OSType": "linux",
         "SecurityOptions": ["name=apparmor", "name=seccomp,profile=builtin", "name=cgroupns"]}
 INFO_V1 = dict(INFO, CgroupDriver="cgroupfs", CgroupVersion="1")
+
+
+def chunked(body, trailers=b""):
+    """An answer with body as one chunk, then the last chunk and trailers (header lines)."""
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"%x\r\n" % len(body) + body + b"\r\n0\r\n" + trailers + b"\r\n")
+
+
 for name, v, i in [("systemd-v2", VERSION, INFO), ("cgroupfs-v1", VERSION, INFO_V1)]:
     vb, ib = json.dumps(v).encode(), json.dumps(i).encode()
     put("docker_api", name, vb + b"\n#@@ /info\n" + ib)
@@ -249,16 +257,12 @@ for name, v, i in [("systemd-v2", VERSION, INFO), ("cgroupfs-v1", VERSION, INFO_
     put("docker_http", name, PART.join(
         b"HTTP/1.1 200 OK\r\nApi-Version: 1.47\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body
         for body in (vb, ib)))
-    put("docker_http", name + "-chunked", PART.join(
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
-        for body in (vb, ib)))
+    put("docker_http", name + "-chunked", PART.join(chunked(body) for body in (vb, ib)))
 # Chunk trailers past hyper's 16 KB limit on them: session 13's run of docker_http found that
 # edge after 125 million executions. Longer than the merge keeps (campaign.py MERGE_LEN), so it
 # reaches a run only through --seeds.
 put("docker_http", "trailers-over-16k",
-    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-    b"%x\r\n" % len(json.dumps(VERSION)) + json.dumps(VERSION).encode()
-    + b"\r\n0\r\nX-Trailer: " + b"a" * 16400 + b"\r\n\r\n")
+    chunked(json.dumps(VERSION).encode(), b"X-Trailer: " + b"a" * 16400 + b"\r\n"))
 put("docker_api", "no-version", b"{\"message\":\"page not found\"}")
 put("docker_http", "close-after-version", b"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n" + json.dumps(VERSION).encode())
 put("docker_http", "404", b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n\r\n404 page not found\n")

@@ -256,10 +256,8 @@ def kubelet_docs(text):
     return kubelet[0]
 
 
-def toml_target(target):
-    docs = (toml_doc(v).encode() for d in parsed(target, tomllib.loads)
-            for v in variants(d, TOML_SAMPLES))
-    return write(target, docs)
+def toml_target(target, docs):
+    return write(target, (toml_doc(v).encode() for d in docs for v in variants(d, TOML_SAMPLES)))
 
 
 # containerd's merge of an imported file appends an array's elements to the importing
@@ -273,30 +271,30 @@ MERGE_FROM = ("[2, 1, false, true, \"b\", \"a\", 2.5, 1.5, 1979-05-28, 1979-05-2
 IMPORTED = "/etc/containerd/conf.d/merge.toml"
 
 
-def containerd_merges():
+def containerd_merges(docs):
     """Each key of each containerd seed given an array in the importing file and in the file
-    it imports, and a scalar or an empty array in either, for each schema version."""
-    seen = set()
-    for doc in parsed("containerd_config", tomllib.loads):
+    it imports, and a scalar or an empty array in either, for each schema version. (A key
+    in several seeds gives the same documents again, which write() keeps once.)"""
+    for doc in docs:
         for version in (1, 2, 3):
             for path, value, _ in paths(doc):
                 if isinstance(value, dict) or path[-1] in CONTEXT | {"imports"}:
                     continue
-                shape = (version, "/".join(map(str, path)))
-                if shape in seen:
-                    continue
-                seen.add(shape)
                 for into, imported in ((MERGE_INTO, MERGE_FROM), ("\"s\"", MERGE_FROM),
                                        (MERGE_INTO, "[]"), (MERGE_INTO, "\"s\"")):
                     main = {"version": version, "imports": [IMPORTED],
                             **build(path, Raw(into))}
                     other = {"version": version, **build(path, Raw(imported))}
-                    yield f"{toml_doc(main)}#@@ {IMPORTED}\n{toml_doc(other)}".encode()
+                    # toml_doc ends its last line, and MARK starts with a line end.
+                    yield (toml_doc(main).rstrip("\n").encode() + MARK + IMPORTED.encode()
+                           + b"\n" + toml_doc(other).encode())
 
 
 def main():
-    counts = {t: toml_target(t) for t in ("containerd_config", "crio_config")}
-    merges = write("containerd_config", containerd_merges(), prefix="merge-")
+    toml_docs = {t: list(parsed(t, tomllib.loads)) for t in ("containerd_config", "crio_config")}
+    counts = {t: toml_target(t, docs) for t, docs in toml_docs.items()}
+    merges = write("containerd_config", containerd_merges(toml_docs["containerd_config"]),
+                   prefix="merge-")
     counts["kubelet_config"] = write("kubelet_config", (
         yaml_doc(v).encode() for d in parsed("kubelet_config", kubelet_docs)
         for v in variants(d, YAML_SAMPLES)))
