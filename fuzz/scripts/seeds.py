@@ -258,11 +258,31 @@ for name, v, i in [("systemd-v2", VERSION, INFO), ("cgroupfs-v1", VERSION, INFO_
         b"HTTP/1.1 200 OK\r\nApi-Version: 1.47\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body
         for body in (vb, ib)))
     put("docker_http", name + "-chunked", PART.join(chunked(body) for body in (vb, ib)))
-# Chunk trailers past hyper's 16 KB limit on them: session 13's run of docker_http found that
-# edge after 125 million executions. Longer than the merge keeps (campaign.py MERGE_LEN), so it
-# reaches a run only through --seeds.
-put("docker_http", "trailers-over-16k",
-    chunked(json.dumps(VERSION).encode(), b"X-Trailer: " + b"a" * 16400 + b"\r\n"))
+# Chunk trailers past hyper's 16 KiB limit on their bytes (decode.rs TRAILER_LIMIT): session
+# 13's run of docker_http found that edge after 125 million executions, session 14's the same
+# limit reached in other states of hyper's trailer parser after 15 and 37 million. Hyper checks
+# the limit after each byte it keeps, so there is one seed for each kind of byte that can be
+# the 16,384th (the first trailer byte is the first kept): a byte of a trailer line, its CR,
+# its LF, the CR of the blank line that ends the trailers, the first byte of a second trailer,
+# and the blank line's LF. Longer than the merge keeps (campaign.py MERGE_LEN), so they reach a
+# run only through --seeds.
+TRAILER_LIMIT = 16 * 1024
+
+
+def trailer_of(length):
+    """One trailer line of `length` bytes before its CRLF."""
+    return b"X-Trailer: " + b"a" * (length - len(b"X-Trailer: ")) + b"\r\n"
+
+
+for name, trailers in [
+    ("trailers-over-16k", trailer_of(16400)),
+    ("trailers-limit-at-cr", trailer_of(TRAILER_LIMIT - 1)),
+    ("trailers-limit-at-lf", trailer_of(TRAILER_LIMIT - 2)),
+    ("trailers-limit-at-end-cr", trailer_of(TRAILER_LIMIT - 3)),
+    ("trailers-limit-at-second", trailer_of(TRAILER_LIMIT - 3) + b"X-Two: b\r\n"),
+    ("trailers-limit-at-end-lf", trailer_of(TRAILER_LIMIT - 4)),
+]:
+    put("docker_http", name, chunked(json.dumps(VERSION).encode(), trailers))
 put("docker_api", "no-version", b"{\"message\":\"page not found\"}")
 put("docker_http", "close-after-version", b"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n" + json.dumps(VERSION).encode())
 put("docker_http", "404", b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n\r\n404 page not found\n")
