@@ -264,7 +264,8 @@ for name, v, i in [("systemd-v2", VERSION, INFO), ("cgroupfs-v1", VERSION, INFO_
 # the limit after each byte it keeps, so there is one seed for each kind of byte that can be
 # the 16,384th (the first trailer byte is the first kept): a byte of a trailer line, its CR,
 # its LF, the CR of the blank line that ends the trailers, the first byte of a second trailer,
-# and the blank line's LF. Longer than the merge keeps (campaign.py MERGE_LEN), so they reach a
+# and the blank line's LF (a line's CR is kept by the same code as its text, so those two reach
+# one edge between them). Longer than the merge keeps (campaign.py MERGE_LEN), so they reach a
 # run only through --seeds.
 TRAILER_LIMIT = 16 * 1024
 
@@ -275,7 +276,7 @@ def trailer_of(length):
 
 
 for name, trailers in [
-    ("trailers-over-16k", trailer_of(16400)),
+    ("trailers-over-16k", trailer_of(TRAILER_LIMIT + 16)),
     ("trailers-limit-at-cr", trailer_of(TRAILER_LIMIT - 1)),
     ("trailers-limit-at-lf", trailer_of(TRAILER_LIMIT - 2)),
     ("trailers-limit-at-end-cr", trailer_of(TRAILER_LIMIT - 3)),
