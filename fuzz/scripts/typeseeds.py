@@ -2,7 +2,8 @@
 """Adds type-confusion and syntax seeds to the seeds seeds.py wrote: for the targets that
 deserialize a config or an API answer, every key of every seed set to a value of every type
 and of every spelling the format has, and every table given as an array; and for containerd,
-arrays merged from an imported file (containerd_merges).
+arrays merged from an imported file (containerd_merges), arrays nested in arrays
+(containerd_nested) and old CRI sections of every shape to migrate (containerd_migrations).
 
 Why: what the long runs of crio_config still found, named by newfuncs.py from their NEW_PC
 lines, was the deserializers serde derives for the crate's types meeting a value of the wrong
@@ -39,7 +40,7 @@ BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 # The names this script gives its seeds, which it does not vary again when run twice.
-OURS = ("type-", "merge-")
+OURS = ("type-", "merge-", "shape-")
 
 
 class Raw(str):
@@ -290,6 +291,101 @@ def containerd_merges(docs):
                            + b"\n" + toml_doc(other).encode())
 
 
+# What the runs from the merge seeds still found, about one edge per doubling of executions:
+# tree::Scalar's comparison one array deeper each time (its derived `eq` is inlined at each
+# depth, so each depth is code of its own), and the v2 -> v3 migration meeting a CRI section
+# whose parts are not tables. Written out: arrays down to NEST_DEPTH holding each kind of
+# element, compared equal, unequal in value and unequal in length at the innermost level; and
+# version 1 and 2 files with each part the migration reads a table, a scalar or absent.
+NEST_DEPTH = 4
+# Each kind of element and a second, unequal one (tables inside arrays are all "(table)").
+KINDS = [("1", "2"), ("true", "false"), ('"a"', '"b"'), ("1.5", "2.5"),
+         ("1979-05-27", "1979-05-28"), ("{a = 1}", "{b = 2}"), ("[]", "[[]]")]
+NEST_KEYS = [("disabled_plugins",), ("required_plugins",), ("debug", "format")]
+
+
+def wrap(item, depth):
+    return "[" * depth + item + "]" * depth
+
+
+def nested_pair(kinds, depth):
+    """The importing file's array and the imported file's, for kinds at depth: the imported
+    one has each element again, one unequal at the innermost level, one longer, and one
+    whose second element differs."""
+    into, imported = [], []
+    for x, other in kinds:
+        into += [wrap(x, depth), wrap(f"{x}, {x}", depth)]
+        imported += [wrap(other, depth), wrap(f"{x}, {other}", depth),
+                     wrap(f"{x}, {x}, {x}", depth), wrap(x, depth), wrap(f"{x}, {x}", depth)]
+    return "[" + ", ".join(into) + "]", "[" + ", ".join(imported) + "]"
+
+
+def containerd_nested():
+    """Each kind alone and all together, at each depth, in a version 3 file importing one of
+    version 2 or 3 (a version 3 root merges arrays as containerd 2.x: only new elements)."""
+    for depth in range(NEST_DEPTH + 1):
+        for kinds in [[k] for k in KINDS] + [KINDS]:
+            into, imported = nested_pair(kinds, depth)
+            for path in NEST_KEYS:
+                for version in (2, 3):
+                    main = {"version": 3, "imports": [IMPORTED], **build(path, Raw(into))}
+                    other = {"version": version, **build(path, Raw(imported))}
+                    yield (toml_doc(main).rstrip("\n").encode() + MARK + IMPORTED.encode()
+                           + b"\n" + toml_doc(other).encode())
+
+
+# The parts of a version 1 or 2 CRI section that migrate.rs reads, each a table (with what
+# it moves), another table, a scalar, or absent; and the version 3 sections it moves them
+# to, already there as a table holding the same keys, or as a scalar.
+CRI_PARTS = {
+    "containerd": ['{snapshotter = "native", default_runtime_name = "runc", '
+                   'runtimes = {runc = {runtime_type = "io.containerd.runc.v2"}}}',
+                   '{default_runtime_name = "runc"}', '"s"', None],
+    "cni": ['{bin_dir = "/opt/cni/bin", conf_dir = "/etc/cni/net.d"}',
+            "{bin_dir = {a = 1}, conf_dir = 1}", '"s"', None],
+    "sandbox_image": ['"pause:3.9"', "{a = 1}", None],
+    "registry": ['{config_path = "/etc/containerd/certs.d"}', "1", None],
+    "enable_selinux": ["true", None],
+}
+CRI_TARGETS = {
+    "io.containerd.cri.v1.images": ['{pinned_images = {sandbox = "p"}, snapshotter = "z"}',
+                                    "{pinned_images = 1}", "1"],
+    "io.containerd.cri.v1.runtime": ['{containerd = {default_runtime_name = "x"}, '
+                                     'cni = {conf_dir = "/x"}, enable_selinux = false}',
+                                     "{containerd = 1, cni = 1}", "1"],
+}
+# Plugin names of each form v1_plugin_name maps, and items that are not names.
+PLUGIN_NAMES = ['"cri"', '"zfs"', '"diff-service"', '"windows"', '"windows-lcow"', '"foo"',
+                '"io.containerd.x.v1.y"', '""']
+NOT_NAMES = ["1", '["cri"]']
+
+
+def cri_section(parts):
+    return "{" + ", ".join(f"{k} = {v}" for k, v in parts.items() if v is not None) + "}"
+
+
+def containerd_migrations():
+    """Version 1 and 2 files, alone and imported by a version 3 one."""
+    full = {k: v[0] for k, v in CRI_PARTS.items()}
+    sections = [full] + [{**full, k: v} for k, vs in CRI_PARTS.items() for v in vs[1:]]
+    names = "[" + ", ".join(PLUGIN_NAMES + NOT_NAMES) + "]"
+    for version, cri in ((1, "cri"), (2, "io.containerd.grpc.v1.cri")):
+        plugin_sets = [{cri: cri_section(s)} for s in sections] + [{cri: "1"}]
+        plugin_sets += [{cri: cri_section(full), target: v}
+                        for target, vs in CRI_TARGETS.items() for v in vs]
+        plugin_sets.append({name.strip('"'): "{a = 1}" for name in PLUGIN_NAMES})
+        docs = [f"version = {version}\nplugins = 1\n",
+                f'version = {version}\ndisabled_plugins = {names}\nrequired_plugins = "cri"\n',
+                f"version = {version}\nrequired_plugins = {names}\ndisabled_plugins = 1\n"]
+        docs += [f"version = {version}\n[plugins]\n"
+                 + "".join(f"{json.dumps(k)} = {v}\n" for k, v in plugins.items())
+                 for plugins in plugin_sets]
+        for doc in docs:
+            yield doc.encode()
+            yield (f"version = 3\nimports = [{json.dumps(IMPORTED)}]".encode() + MARK
+                   + IMPORTED.encode() + b"\n" + doc.encode())
+
+
 def main():
     toml_docs = {t: list(parsed(t, tomllib.loads)) for t in ("containerd_config", "crio_config")}
     counts = {t: toml_target(t, docs) for t, docs in toml_docs.items()}
@@ -304,7 +400,10 @@ def main():
     counts["docker_http"] = write("docker_http", docker_http())
     for target, n in counts.items():
         print(f"{target}: {n} type-confusion seeds")
+    shapes = write("containerd_config", (*containerd_nested(), *containerd_migrations()),
+                   prefix="shape-")
     print(f"containerd_config: {merges} seeds of imported files' arrays")
+    print(f"containerd_config: {shapes} seeds of nested arrays and CRI sections to migrate")
 
 
 def docker_http():
