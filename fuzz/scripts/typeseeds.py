@@ -40,7 +40,7 @@ BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 # The names this script gives its seeds, which it does not vary again when run twice.
-OURS = ("type-", "merge-", "shape-")
+OURS = ("type-", "merge-", "shape-", "opts-")
 
 
 class Raw(str):
@@ -386,6 +386,60 @@ def containerd_migrations():
                    + IMPORTED.encode() + b"\n" + doc.encode())
 
 
+# daemon_json's last edges (session 12) were std's code inlined into the reading of
+# exec-opts: `trim`'s char::is_whitespace (a branch per block of Unicode where white space
+# is, and UTF-8 decoded forwards and backwards, by length) and the string searches of
+# `split_once` and of the literal's line (`str::find`, whose searcher depends on the
+# needle's length and period). Written out: an option padded on each side of its key and
+# value by each white space character and by a neighbour of each that is not one, spelled as
+# is and as JSON escapes (then the literal is not in the text as written), keys and values
+# of every length to 40 and periodic ones, and the key's case and near misses.
+UNICODE_SPACES = ["\t", "\n", "\x0b", "\x0c", "\r", " ", "\x85", "\xa0", "\u1680", "\u2000",
+                  "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000"]
+# Not white space, each in a block that has some (or none, at each UTF-8 length).
+NOT_SPACES = ["a", "\x7f", "\x84", "\xa1", "\xe9", "\u167f", "\u1681", "\u1fff", "\u200b",
+              "\u2030", "\u2fff", "\u3001", "\u4e00", "\uffef", "\U0001f600", "\U0010fffd"]
+DRIVER_KEY = "native.cgroupdriver"
+
+
+def daemon_exec_opts():
+    options = []
+    for c in UNICODE_SPACES + NOT_SPACES:
+        options += [f"{c}{DRIVER_KEY}=systemd", f"{DRIVER_KEY}{c}=systemd",
+                    f"{DRIVER_KEY}={c}systemd", f"{DRIVER_KEY}=systemd{c}",
+                    f"{c}{DRIVER_KEY}{c}={c}{c}", f"{c}{c}{DRIVER_KEY}{c}{c}={c}systemd{c}{c}"]
+    for n in range(41):
+        options += [f"{DRIVER_KEY}={'a' * n}", f"{DRIVER_KEY}={'ab' * n}",
+                    f"{'k' * n}=v", "k" * n, f"{DRIVER_KEY}={'a' * n}b{'a' * n}"]
+    options += ["NATIVE.CGROUPDRIVER=cgroupfs", "Native.CgroupDriver=systemd",
+                "native.cgroupdrivex=systemd", "native.cgroupdrive=systemd",
+                "native.cgroupdriverr=systemd", "native.cgroupdrivér=systemd",
+                f"{DRIVER_KEY}", f"{DRIVER_KEY}=", f"{DRIVER_KEY}==", f"={DRIVER_KEY}",
+                f"{DRIVER_KEY}=systemd=cgroupfs"]
+    for opt in options:
+        for ascii_only in (False, True):
+            literal = json.dumps(opt, ensure_ascii=ascii_only)
+            yield f'{{"exec-opts": [{literal}]}}\n'.encode()
+            yield f'{{\n  "exec-opts": [\n    "a=b",\n    {literal}\n  ]\n}}\n'.encode()
+
+
+def docker_units():
+    """cri-docker.service's ExecStart read the same way (logical_lines' and the key's `trim`,
+    split_command's is_whitespace between words): each character above around the key, the
+    value and the flag, with continuations, quotes and systemd's prefixes."""
+    unit = "/lib/systemd/system/cri-docker.service"
+    flag = "--pod-infra-container-image"
+    for c in UNICODE_SPACES + NOT_SPACES:
+        lines = [f"{c}ExecStart{c}={c}/usr/bin/cri-dockerd{c}{flag}{c}pause:3.9{c}",
+                 f"ExecStart=/usr/bin/cri-dockerd {flag}={c}pause{c} \\\n{c}--x{c}\\{c}\n{c}",
+                 f"{c}[Service]{c}\nExecStart={c}-@/usr/bin/cri-dockerd '{c}{flag}' \"{c}p\"",
+                 f"#{c}\n;{c}\n{c}\nExecStart=\nExecStart=+!:{c}{flag}{c}{c}=x"]
+        for line in lines:
+            service = line if "[Service]" in line else f"[Service]\n{line}\n"
+            yield (b'{"exec-opts": ["native.cgroupdriver=systemd"]}' + MARK + unit.encode()
+                   + b"\n" + service.encode())
+
+
 def main():
     toml_docs = {t: list(parsed(t, tomllib.loads)) for t in ("containerd_config", "crio_config")}
     counts = {t: toml_target(t, docs) for t, docs in toml_docs.items()}
@@ -404,6 +458,8 @@ def main():
                    prefix="shape-")
     print(f"containerd_config: {merges} seeds of imported files' arrays")
     print(f"containerd_config: {shapes} seeds of nested arrays and CRI sections to migrate")
+    opts = write("daemon_json", (*daemon_exec_opts(), *docker_units()), prefix="opts-")
+    print(f"daemon_json: {opts} seeds of exec-opts and cri-docker.service's ExecStart")
 
 
 def docker_http():
