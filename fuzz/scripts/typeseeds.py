@@ -27,6 +27,7 @@ Usage: fuzz/scripts/typeseeds.py [SEEDS]   (default /tmp/np-seeds; run seeds.py 
 """
 import json
 import os
+import random
 import re
 import sys
 import tomllib
@@ -423,6 +424,20 @@ def daemon_exec_opts():
             yield f'{{\n  "exec-opts": [\n    "a=b",\n    {literal}\n  ]\n}}\n'.encode()
 
 
+def daemon_big_objects():
+    """daemon.json objects of each size and key order (serde_json's Map is a BTreeMap), and
+    exec-opts lists as long, the driver option first, last or absent."""
+    for n in TABLE_SIZES:
+        for keys in key_orders(n):
+            members = ", ".join(f'"{k}": {i}' for i, k in enumerate(keys))
+            yield f'{{{members}, "exec-opts": ["native.cgroupdriver=systemd"]}}\n'.encode()
+            yield f'{{"log-opts": {{{members}}}}}\n'.encode()
+        opts = [f'"k{i}=v"' for i in range(n)]
+        for listed in (opts, opts + ['"native.cgroupdriver=systemd"'],
+                       ['"native.cgroupdriver=cgroupfs"'] + opts):
+            yield f'{{"exec-opts": [{", ".join(listed)}]}}\n'.encode()
+
+
 def docker_units():
     """cri-docker.service's ExecStart read the same way (logical_lines' and the key's `trim`,
     split_command's is_whitespace between words): each character above around the key, the
@@ -434,10 +449,49 @@ def docker_units():
                  f"ExecStart=/usr/bin/cri-dockerd {flag}={c}pause{c} \\\n{c}--x{c}\\{c}\n{c}",
                  f"{c}[Service]{c}\nExecStart={c}-@/usr/bin/cri-dockerd '{c}{flag}' \"{c}p\"",
                  f"#{c}\n;{c}\n{c}\nExecStart=\nExecStart=+!:{c}{flag}{c}{c}=x"]
+        # The flag given again in each form (the last wins), and a near miss.
+        lines += [f"ExecStart=/c {flag}=a {flag} b{c} {flag}={c} {flag}x=1 {flag} {c}{flag}",
+                  f"ExecStart=/c {flag} {flag}=a {flag}{c}=b {flag}"]
         for line in lines:
             service = line if "[Service]" in line else f"[Service]\n{line}\n"
             yield (b'{"exec-opts": ["native.cgroupdriver=systemd"]}' + MARK + unit.encode()
                    + b"\n" + service.encode())
+
+
+# Tables of many keys reach std's code instantiated for the crate's trees: the sort behind
+# BTreeMap's collect (small sorts below 21 entries, runs and merges above) and the node
+# splits of insert (more than 11 keys in a node, then more levels). Fuzzed inputs grow
+# their length slowly, so these came late. Written out: tables of each size in ascending,
+# descending and mixed key order, in the file, in the file it imports (merged key by key) and
+# in a version 2 CRI section (copied by the migration).
+TABLE_SIZES = [12, 21, 33, 70, 150, 400]
+
+
+def key_orders(n):
+    keys = [f"k{i:04d}" for i in range(n)]
+    mixed = keys[::2] + keys[1::2][::-1]
+    yield keys
+    yield keys[::-1]
+    yield mixed
+    shuffled = list(keys)
+    random.Random(n).shuffle(shuffled)
+    yield shuffled
+
+
+def containerd_big_tables():
+    for n in TABLE_SIZES:
+        for keys in key_orders(n):
+            body = "".join(f"{k} = {i}\n" for i, k in enumerate(keys))
+            inline = "{" + ", ".join(f"{k} = {i}" for i, k in enumerate(keys)) + "}"
+            half = "".join(f"{k} = [{i}]\n" for i, k in enumerate(keys) if i % 2)
+            yield f"version = 3\n{body}".encode()
+            yield f"version = 3\n[plugins.x]\n{body}".encode()
+            yield (f"version = 3\nimports = [{json.dumps(IMPORTED)}]\n{half}".encode() + MARK
+                   + IMPORTED.encode() + f"\nversion = 3\n{body}[plugins.x]\n{body}".encode())
+            yield (f"version = 3\nimports = [{json.dumps(IMPORTED)}]".encode() + MARK
+                   + IMPORTED.encode()
+                   + f'\nversion = 2\n[plugins."io.containerd.grpc.v1.cri"]\n{body}'
+                     f"containerd = {inline}\ncni = {inline}\n".encode())
 
 
 def main():
@@ -454,12 +508,15 @@ def main():
     counts["docker_http"] = write("docker_http", docker_http())
     for target, n in counts.items():
         print(f"{target}: {n} type-confusion seeds")
-    shapes = write("containerd_config", (*containerd_nested(), *containerd_migrations()),
-                   prefix="shape-")
+    shapes = write("containerd_config", (*containerd_nested(), *containerd_migrations(),
+                                         *containerd_big_tables()), prefix="shape-")
     print(f"containerd_config: {merges} seeds of imported files' arrays")
-    print(f"containerd_config: {shapes} seeds of nested arrays and CRI sections to migrate")
-    opts = write("daemon_json", (*daemon_exec_opts(), *docker_units()), prefix="opts-")
-    print(f"daemon_json: {opts} seeds of exec-opts and cri-docker.service's ExecStart")
+    print(f"containerd_config: {shapes} seeds of nested arrays, CRI sections to migrate "
+          "and big tables")
+    opts = write("daemon_json", (*daemon_exec_opts(), *daemon_big_objects(), *docker_units()),
+                 prefix="opts-")
+    print(f"daemon_json: {opts} seeds of exec-opts, big objects and cri-docker.service's "
+          "ExecStart")
 
 
 def docker_http():
