@@ -3,7 +3,10 @@
 deserialize a config or an API answer, every key of every seed set to a value of every type
 and of every spelling the format has, and every table given as an array; and for containerd,
 arrays merged from an imported file (containerd_merges), arrays nested in arrays
-(containerd_nested) and old CRI sections of every shape to migrate (containerd_migrations).
+(containerd_nested), old CRI sections of every shape to migrate (containerd_migrations) and
+tables of many keys (containerd_big_tables); for daemon_json, exec-opts around each kind of
+white space (daemon_exec_opts), objects of many keys (daemon_big_objects) and
+cri-docker.service's ExecStart (docker_units).
 
 Why: what the long runs of crio_config still found, named by newfuncs.py from their NEW_PC
 lines, was the deserializers serde derives for the crate's types meeting a value of the wrong
@@ -273,6 +276,16 @@ MERGE_FROM = ("[2, 1, false, true, \"b\", \"a\", 2.5, 1.5, 1979-05-28, 1979-05-2
 IMPORTED = "/etc/containerd/conf.d/merge.toml"
 
 
+# A version 3 file that imports IMPORTED and sets nothing else.
+IMPORTING = f"version = 3\nimports = [{json.dumps(IMPORTED)}]"
+
+
+def two_files(first, second, path=IMPORTED):
+    """A seed of two files, the target's own and `second` at `path`, behind the mark that
+    names it (MARK starts with a line end, so `first` need not end its last line)."""
+    return first.encode() + MARK + path.encode() + b"\n" + second.encode()
+
+
 def containerd_merges(docs):
     """Each key of each containerd seed given an array in the importing file and in the file
     it imports, and a scalar or an empty array in either, for each schema version. (A key
@@ -287,9 +300,7 @@ def containerd_merges(docs):
                     main = {"version": version, "imports": [IMPORTED],
                             **build(path, Raw(into))}
                     other = {"version": version, **build(path, Raw(imported))}
-                    # toml_doc ends its last line, and MARK starts with a line end.
-                    yield (toml_doc(main).rstrip("\n").encode() + MARK + IMPORTED.encode()
-                           + b"\n" + toml_doc(other).encode())
+                    yield two_files(toml_doc(main).rstrip("\n"), toml_doc(other))
 
 
 # What the runs from the merge seeds still found, about one edge per doubling of executions:
@@ -331,8 +342,7 @@ def containerd_nested():
                 for version in (2, 3):
                     main = {"version": 3, "imports": [IMPORTED], **build(path, Raw(into))}
                     other = {"version": version, **build(path, Raw(imported))}
-                    yield (toml_doc(main).rstrip("\n").encode() + MARK + IMPORTED.encode()
-                           + b"\n" + toml_doc(other).encode())
+                    yield two_files(toml_doc(main).rstrip("\n"), toml_doc(other))
 
 
 # The parts of a version 1 or 2 CRI section that migrate.rs reads, each a table (with what
@@ -383,8 +393,40 @@ def containerd_migrations():
                  for plugins in plugin_sets]
         for doc in docs:
             yield doc.encode()
-            yield (f"version = 3\nimports = [{json.dumps(IMPORTED)}]".encode() + MARK
-                   + IMPORTED.encode() + b"\n" + doc.encode())
+            yield two_files(IMPORTING, doc)
+
+
+# Tables of many keys reach std's code instantiated for the crate's trees: the sort behind
+# BTreeMap's collect (small sorts below 21 entries, runs and merges above) and the node
+# splits of insert (more than 11 keys in a node, then more levels). Fuzzed inputs grow
+# their length slowly, so these came late. Written out: tables of each size in ascending,
+# descending and mixed key order, in the file, in the file it imports (merged key by key) and
+# in a version 2 CRI section (copied by the migration).
+TABLE_SIZES = [12, 21, 33, 70, 150, 400]
+
+
+def key_orders(n):
+    keys = [f"k{i:04d}" for i in range(n)]
+    mixed = keys[::2] + keys[1::2][::-1]
+    yield keys
+    yield keys[::-1]
+    yield mixed
+    shuffled = list(keys)
+    random.Random(n).shuffle(shuffled)
+    yield shuffled
+
+
+def containerd_big_tables():
+    for n in TABLE_SIZES:
+        for keys in key_orders(n):
+            body = "".join(f"{k} = {i}\n" for i, k in enumerate(keys))
+            inline = "{" + ", ".join(f"{k} = {i}" for i, k in enumerate(keys)) + "}"
+            half = "".join(f"{k} = [{i}]\n" for i, k in enumerate(keys) if i % 2)
+            yield f"version = 3\n{body}".encode()
+            yield f"version = 3\n[plugins.x]\n{body}".encode()
+            yield two_files(f"{IMPORTING}\n{half}", f"version = 3\n{body}[plugins.x]\n{body}")
+            yield two_files(IMPORTING, f'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n'
+                                       f"{body}containerd = {inline}\ncni = {inline}\n")
 
 
 # daemon_json's last edges (session 12) were std's code inlined into the reading of
@@ -430,11 +472,11 @@ def daemon_big_objects():
     for n in TABLE_SIZES:
         for keys in key_orders(n):
             members = ", ".join(f'"{k}": {i}' for i, k in enumerate(keys))
-            yield f'{{{members}, "exec-opts": ["native.cgroupdriver=systemd"]}}\n'.encode()
+            yield f'{{{members}, "exec-opts": ["{DRIVER_KEY}=systemd"]}}\n'.encode()
             yield f'{{"log-opts": {{{members}}}}}\n'.encode()
         opts = [f'"k{i}=v"' for i in range(n)]
-        for listed in (opts, opts + ['"native.cgroupdriver=systemd"'],
-                       ['"native.cgroupdriver=cgroupfs"'] + opts):
+        for listed in (opts, opts + [f'"{DRIVER_KEY}=systemd"'],
+                       [f'"{DRIVER_KEY}=cgroupfs"'] + opts):
             yield f'{{"exec-opts": [{", ".join(listed)}]}}\n'.encode()
 
 
@@ -454,44 +496,7 @@ def docker_units():
                   f"ExecStart=/c {flag} {flag}=a {flag}{c}=b {flag}"]
         for line in lines:
             service = line if "[Service]" in line else f"[Service]\n{line}\n"
-            yield (b'{"exec-opts": ["native.cgroupdriver=systemd"]}' + MARK + unit.encode()
-                   + b"\n" + service.encode())
-
-
-# Tables of many keys reach std's code instantiated for the crate's trees: the sort behind
-# BTreeMap's collect (small sorts below 21 entries, runs and merges above) and the node
-# splits of insert (more than 11 keys in a node, then more levels). Fuzzed inputs grow
-# their length slowly, so these came late. Written out: tables of each size in ascending,
-# descending and mixed key order, in the file, in the file it imports (merged key by key) and
-# in a version 2 CRI section (copied by the migration).
-TABLE_SIZES = [12, 21, 33, 70, 150, 400]
-
-
-def key_orders(n):
-    keys = [f"k{i:04d}" for i in range(n)]
-    mixed = keys[::2] + keys[1::2][::-1]
-    yield keys
-    yield keys[::-1]
-    yield mixed
-    shuffled = list(keys)
-    random.Random(n).shuffle(shuffled)
-    yield shuffled
-
-
-def containerd_big_tables():
-    for n in TABLE_SIZES:
-        for keys in key_orders(n):
-            body = "".join(f"{k} = {i}\n" for i, k in enumerate(keys))
-            inline = "{" + ", ".join(f"{k} = {i}" for i, k in enumerate(keys)) + "}"
-            half = "".join(f"{k} = [{i}]\n" for i, k in enumerate(keys) if i % 2)
-            yield f"version = 3\n{body}".encode()
-            yield f"version = 3\n[plugins.x]\n{body}".encode()
-            yield (f"version = 3\nimports = [{json.dumps(IMPORTED)}]\n{half}".encode() + MARK
-                   + IMPORTED.encode() + f"\nversion = 3\n{body}[plugins.x]\n{body}".encode())
-            yield (f"version = 3\nimports = [{json.dumps(IMPORTED)}]".encode() + MARK
-                   + IMPORTED.encode()
-                   + f'\nversion = 2\n[plugins."io.containerd.grpc.v1.cri"]\n{body}'
-                     f"containerd = {inline}\ncni = {inline}\n".encode())
+            yield two_files(f'{{"exec-opts": ["{DRIVER_KEY}=systemd"]}}', service, unit)
 
 
 def main():
