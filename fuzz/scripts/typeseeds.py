@@ -529,7 +529,8 @@ NODE_CONTENTS = {
                       b"MemTotal: 2048 MB\n", b"MemTotal: x kB\n", b"MemTotal:\n",
                       b"MemTotal: 5\n", b"MemTotal: -4096 kB\n",
                       b"MemTotal: 99999999999999999999 kB\n", b"MemTotal:\t1\tkB\textra\n",
-                      b"MemFree: 1 kB\n"],
+                      b"MemFree: 1 kB\n", b"MemTotal: 1 kb\n", b"MemTotal: 1 KB\n",
+                      b"MemTotal: 1 k\n", b"MemTotal: 1 kBB\n", b"MemTotal: 1 B\n"],
     "/proc/sys/kernel/hostname": [b"node-1\n"],
     "/etc/hostname": [b"node-1\n"],
     "/etc/os-release": [
@@ -552,8 +553,16 @@ DOCKER_PATHS = ["/usr/bin/dockerd", "/usr/local/bin/dockerd", "/run/docker.sock"
                 "/var/run/docker.sock", "/run/cri-dockerd.sock", "/var/run/cri-dockerd.sock"]
 UNIT_DIRS = ["/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
              "/usr/lib/systemd/system", "/lib/systemd/system"]
+# cgroup.controllers: sorted and deduplicated with the implicit devices and freezer, so
+# duplicates and long lists in each order too.
+CONTROLLER_NAMES = [f"c{i:02d}" for i in range(40)]
 CGROUP_CONTROLLERS = [b"", b"\n", b"cpuset cpu io memory hugetlb pids rdma misc\n",
-                      b"cpu memory\n", b"  cpuset\tcpu  io memory pids \n", b"cpu\ncpuset\n"]
+                      b"cpu memory\n", b"  cpuset\tcpu  io memory pids \n", b"cpu\ncpuset\n",
+                      b"cpu cpu memory memory\n", b"devices freezer cpu devices\n",
+                      b"pids pids pids\n", b"memory cpu cpu io cpuset io pids freezer\n"] + [
+    " ".join(order).encode() + b"\n" for n in (10, 19, 20, 21, 40)
+    for order in (CONTROLLER_NAMES[:n], CONTROLLER_NAMES[:n][::-1],
+                  CONTROLLER_NAMES[:n] + CONTROLLER_NAMES[:n][::2])]
 # src/fuzzing.rs's V1_MOUNTS: where the proc_cgroups target reads /proc/cgroups.
 V1_MOUNTS = (b"tmpfs /sys/fs/cgroup tmpfs ro,nosuid,nodev,noexec,mode=755 0 0\n"
              b"cgroup /sys/fs/cgroup/cpu,cpuacct cgroup "
@@ -562,9 +571,9 @@ V1_MOUNTS = (b"tmpfs /sys/fs/cgroup tmpfs ro,nosuid,nodev,noexec,mode=755 0 0\n"
              b"cgroup /sys/fs/cgroup/pids cgroup rw,nosuid,nodev,noexec,relatime,pids 0 0\n")
 
 
-def node_files(*files):
+def node_files(*files, first=DAEMON):
     """daemon.json, then each (path, bytes, or "-> target" for a link) after its mark."""
-    data = DAEMON.encode()
+    data = first.encode()
     for path, value in files:
         if not data.endswith(b"\n"):
             data += b"\n"
@@ -628,6 +637,13 @@ def daemon_node():
             yield node_files(*files)
     # Those targets' seeds, and their committed corpora: what their campaigns found in the
     # cgroup gatherer until they plateaued (on the same code), given to daemon_json at once.
+    # dockerd's default driver (daemon.json without exec-opts) on each cgroup mode, booted
+    # with systemd and not, and with either unknown.
+    for data in [*seeds_of("proc_mounts"), b"\xff\n"]:
+        for systemd in ("-> /run/systemd/system", ABSENT, "-> /dev", b""):
+            for daemon in ("{}\n", '{"exec-opts": []}\n', '{"exec-opts": ["a=b"]}\n'):
+                yield node_files(("/proc/mounts", data), ("/run/systemd/system", systemd),
+                                 first=daemon)
     for data in seeds_of("proc_mounts"):
         for controllers in [*CGROUP_CONTROLLERS, ABSENT]:
             yield node_files(("/sys/fs/cgroup/cgroup.controllers", controllers),
