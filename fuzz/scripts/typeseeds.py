@@ -540,6 +540,14 @@ NODE_CONTENTS = {
         b"NAME=x\n"],
 }
 NODE_CONTENTS["/usr/lib/os-release"] = NODE_CONTENTS["/etc/os-release"]
+# MemTotal's number as `i64::from_str` reads it (std's code, instantiated in the crate): signs,
+# each length to the limits and past them, and bytes that are not digits at each place.
+INTEGERS = ["+1", "-1", "+", "-", "+-1", "-+1", "00", "0" * 25 + "7", "9" * 18, "1" + "0" * 18,
+            "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+            "-9223372036854775809", "99999999999999999999", "1a", "a1", "1/", "1:", "1\u0661",
+            "\u0661", "1_000", "1.5", "1e3", "0x10"]
+NODE_CONTENTS["/proc/meminfo"] += [f"MemTotal: {n} kB\n".encode() for n in INTEGERS]
+NODE_CONTENTS["/proc/meminfo"] += [f"MemTotal: {'1' * k} kB\n".encode() for k in range(1, 21)]
 HOSTNAMES = ["fuzz-node", "Fuzz-Node", "node_1", "a" * 63, "a" * 64,
              ".".join(["a" * 63] * 4), ".".join(["a" * 50] * 5), "-a", "a-", "a..b", "a.", ".a",
              "ok.example.com", "1.2.3.4", "xn--bcher-kva.example", "n\u00f6de", "a b", "\t a \t"]
@@ -644,6 +652,16 @@ def daemon_node():
             for daemon in ("{}\n", '{"exec-opts": []}\n', '{"exec-opts": ["a=b"]}\n'):
                 yield node_files(("/proc/mounts", data), ("/run/systemd/system", systemd),
                                  first=daemon)
+    # Longer lists on the base node (cgroup v2): std's stable sort, by length and pattern
+    # (runs, reversed runs, many equal names).
+    for n in (64, 100, 200, 500, 1000):
+        names = [f"c{i:04d}" for i in range(n)]
+        shuffled = list(names)
+        random.Random(n).shuffle(shuffled)
+        for order in (names, names[::-1], shuffled, ["cpu"] * n, ["cpu", "io"] * (n // 2),
+                      names[: n // 2][::-1] + names[n // 2:], [names[i % 7] for i in range(n)],
+                      [shuffled[i % (n // 10)] for i in range(n)]):
+            yield node_files(("/sys/fs/cgroup/cgroup.controllers", " ".join(order).encode()))
     for data in seeds_of("proc_mounts"):
         for controllers in [*CGROUP_CONTROLLERS, ABSENT]:
             yield node_files(("/sys/fs/cgroup/cgroup.controllers", controllers),
