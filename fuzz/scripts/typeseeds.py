@@ -631,20 +631,18 @@ def daemon_node():
             for second in seconds:
                 yield node_files(first, second)
     for host in sorted(os.listdir(hosts)):
+        root = os.path.join(hosts, host)
         files = []
         for pattern in HOST_NODE_FILES:
-            for p in sorted(glob.glob(os.path.join(hosts, host, pattern))):
+            for p in sorted(glob.glob(os.path.join(root, pattern))):
+                node_path = "/" + os.path.relpath(p, root)
                 if os.path.islink(p):
-                    files.append(("/" + os.path.relpath(p, os.path.join(hosts, host)),
-                                  f"-> {os.readlink(p)}"))
+                    files.append((node_path, f"-> {os.readlink(p)}"))
                 elif os.path.isfile(p):
                     with open(p, "rb") as f:
-                        files.append(("/" + os.path.relpath(p, os.path.join(hosts, host)),
-                                      f.read()))
+                        files.append((node_path, f.read()))
         if files:
             yield node_files(*files)
-    # Those targets' seeds, and their committed corpora: what their campaigns found in the
-    # cgroup gatherer until they plateaued (on the same code), given to daemon_json at once.
     # dockerd's default driver (daemon.json without exec-opts) on each cgroup mode, booted
     # with systemd and not, and with either unknown.
     for data in [*seeds_of("proc_mounts"), b"\xff\n"]:
@@ -666,6 +664,8 @@ def daemon_node():
         for controllers in [*CGROUP_CONTROLLERS, ABSENT]:
             yield node_files(("/sys/fs/cgroup/cgroup.controllers", controllers),
                              ("/proc/mounts", data))
+    # The cgroup targets' seeds, and their committed corpora: what their campaigns found in
+    # the cgroup gatherer until they plateaued (on the same code), given to daemon_json at once.
     for data in [*seeds_of("proc_mounts"), *committed("proc_mounts")]:
         yield node_files(("/proc/mounts", data))
     for data in [*seeds_of("mountinfo"), *committed("mountinfo")]:
@@ -719,7 +719,7 @@ def main():
     print(f"daemon_json: {opts} seeds of exec-opts, big objects and cri-docker.service's "
           "ExecStart")
     node = write("daemon_json", daemon_node(), prefix="node-")
-    print(f"daemon_json: {node} seeds of the node's system and cgroup files")
+    print(f"daemon_json: {node} seeds of the node's system, cgroup and docker files")
 
 
 def docker_http():
