@@ -29,7 +29,6 @@ Needs PyYAML (Debian's python3-yaml) to read the kubelet seeds.
 
 Usage: fuzz/scripts/typeseeds.py [SEEDS]   (default /tmp/np-seeds; run seeds.py SEEDS first)
 """
-import glob
 import json
 import os
 import random
@@ -39,10 +38,11 @@ import tomllib
 
 import yaml
 
+from seeds import HOSTS, PART, REPO, host_files, multi, read
+
 SEEDS = sys.argv[1] if len(sys.argv) > 1 else "/tmp/np-seeds"
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# A file's mark in a multi-file input, with the line end before it.
 MARK = b"\n#@@ "
-PART = b"\n#@@\n"
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -231,8 +231,7 @@ def seeds_of(target):
         sys.exit(f"typeseeds.py: no {folder}; run fuzz/scripts/seeds.py {SEEDS} first")
     for name in sorted(os.listdir(folder)):
         if not name.startswith(OURS):
-            with open(os.path.join(folder, name), "rb") as f:
-                yield f.read()
+            yield read(os.path.join(folder, name))
 
 
 def write(target, docs, prefix="type-"):
@@ -581,15 +580,9 @@ V1_MOUNTS = (b"tmpfs /sys/fs/cgroup tmpfs ro,nosuid,nodev,noexec,mode=755 0 0\n"
 
 def node_files(*files, first=DAEMON):
     """daemon.json, then each (path, bytes, or "-> target" for a link) after its mark."""
-    data = first.encode()
-    for path, value in files:
-        if not data.endswith(b"\n"):
-            data += b"\n"
-        if isinstance(value, str):
-            data += MARK[1:] + f"{path} {value}\n".encode()
-        else:
-            data += MARK[1:] + path.encode() + b"\n" + value
-    return data
+    return multi(first.encode(), [
+        (path, ("link", value.removeprefix("-> ")) if isinstance(value, str) else ("file", value))
+        for path, value in files])
 
 
 def broken(path):
@@ -604,12 +597,10 @@ def committed(target):
     """The inputs of a target's committed corpus (fuzz/corpus/<target>), in name order."""
     folder = os.path.join(REPO, "fuzz", "corpus", target)
     for name in sorted(os.listdir(folder)):
-        with open(os.path.join(folder, name), "rb") as f:
-            yield f.read()
+        yield read(os.path.join(folder, name))
 
 
 def daemon_node():
-    hosts = os.path.join(REPO, "testdata", "hosts")
     mounts = list(seeds_of("proc_mounts"))
     for path, contents in NODE_CONTENTS.items():
         for file in broken(path):
@@ -631,19 +622,10 @@ def daemon_node():
         for first in firsts:
             for second in seconds:
                 yield node_files(first, second)
-    for host in sorted(os.listdir(hosts)):
-        root = os.path.join(hosts, host)
-        files = []
-        for pattern in HOST_NODE_FILES:
-            for p in sorted(glob.glob(os.path.join(root, pattern))):
-                node_path = "/" + os.path.relpath(p, root)
-                if os.path.islink(p):
-                    files.append((node_path, f"-> {os.readlink(p)}"))
-                elif os.path.isfile(p):
-                    with open(p, "rb") as f:
-                        files.append((node_path, f.read()))
+    for host in sorted(os.listdir(HOSTS)):
+        files = host_files(host, HOST_NODE_FILES)
         if files:
-            yield node_files(*files)
+            yield multi(DAEMON.encode(), files)
     # dockerd's default driver (daemon.json without exec-opts) on each cgroup mode, booted
     # with systemd and not, and with either unknown.
     for data in [*mounts, b"\xff\n"]:
