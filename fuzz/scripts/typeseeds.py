@@ -398,6 +398,33 @@ def containerd_migrations():
             yield two_files(IMPORTING, doc)
 
 
+# Each value type of the tree (a string, an integer, a boolean, a float or a date kept as
+# text, arrays of each and nested, a table of each), for the migration to copy: every key it
+# copies is a clone of its own, one branch per type, and session 17's runs still found
+# those one by one (bin_dir's at 1.5 million executions).
+CLONED_VALUES = ['"s"', "1", "true", "1.5", "1979-05-27", '["a", 1, true, 1.5, ["b"], {c = 1}]',
+                 "[]", '{a = "s", b = 1, c = true, d = 1.5, e = [1], f = {g = 1}}']
+
+
+def containerd_clones():
+    """Version 1 and 2 CRI sections with every key the migration copies set to each type,
+    alone and imported by a version 3 file."""
+    for value in CLONED_VALUES:
+        for version, cri in ((1, "cri"), (2, "io.containerd.grpc.v1.cri")):
+            doc = (f"version = {version}\n[plugins.{json.dumps(cri)}]\n"
+                   + "".join(f"{key} = {value}\n" for key in (
+                       "sandbox_image", "registry", "image_decryption",
+                       "max_concurrent_downloads", "stats_collect_period", "other"))
+                   + f"[plugins.{json.dumps(cri)}.containerd]\nruntimes = {{runc = {{}}}}\n"
+                   + "".join(f"{key} = {value}\n" for key in (
+                       "snapshotter", "disable_snapshot_annotations",
+                       "discard_unpacked_layers", "default_runtime_name"))
+                   + f"[plugins.{json.dumps(cri)}.cni]\nbin_dir = {value}\n"
+                   + f"conf_dir = {value}\n")
+            yield doc.encode()
+            yield two_files(IMPORTING, doc)
+
+
 # Tables of many keys reach std's code instantiated for the crate's trees: the sort behind
 # BTreeMap's collect (small sorts below 21 entries, runs and merges above) and the node
 # splits of insert (more than 11 keys in a node, then more levels). Fuzzed inputs grow
@@ -693,7 +720,8 @@ def main():
     for target, n in counts.items():
         print(f"{target}: {n} type-confusion seeds")
     shapes = write("containerd_config", (*containerd_nested(), *containerd_migrations(),
-                                         *containerd_big_tables()), prefix="shape-")
+                                         *containerd_big_tables(), *containerd_clones()),
+                   prefix="shape-")
     print(f"containerd_config: {merges} seeds of imported files' arrays")
     print(f"containerd_config: {shapes} seeds of nested arrays, CRI sections to migrate "
           "and big tables")
