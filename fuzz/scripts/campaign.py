@@ -29,6 +29,7 @@ Usage (from anywhere): fuzz/scripts/campaign.py [--jobs 2] [--min 120] [--max 48
                        [TARGET ...]
 """
 import argparse
+import fcntl
 import os
 import re
 import shutil
@@ -89,6 +90,16 @@ def load_base(pid, binary):
 
 
 def fuzz(target, args, scratch, say):
+    # One campaign a target at a time: a second would delete the first's working copy while
+    # the first reads it, and both merge into the same committed corpus. The lock goes with
+    # the file, when this returns or the process ends.
+    lock = open(os.path.join(scratch, f"{target}.lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        say(f"{target}: not started, another campaign is fuzzing it ({lock.name} is locked)")
+        lock.close()
+        return
     work = os.path.join(scratch, target)
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(os.path.join(FUZZ, "corpus", target), work)
