@@ -8,7 +8,7 @@ replies are protobuf bytes, the Docker targets' are HTTP/JSON.
 
 Usage: fuzz/scripts/seeds.py [SEEDS] [BUNDLES_DIR]   (run from the repository root)
 BUNDLES_DIR holds .tar.gz bundles written by `node-preflight collect` from the fixtures.
-typeseeds.py imports its helpers (multi, host_files) to write its multi-file seeds the same way.
+typeseeds.py imports its helpers (multi, host_files, answer) to write its seeds the same way.
 """
 import glob, gzip, json, os, sys
 
@@ -117,8 +117,6 @@ def runtime_config(driver):
     return field(1, field(1, driver)) if driver is not None else b""
 
 
-
-
 def cri(flags, *parts):
     return bytes([flags]) + PART.join(parts)
 
@@ -131,6 +129,12 @@ INFO = {"ID": "abc", "Containers": 3, "Name": "node1", "ServerVersion": "27.3.1"
         "CgroupDriver": "systemd", "CgroupVersion": "2", "OperatingSystem": "Ubuntu 24.04.1 LTS", "OSType": "linux",
         "SecurityOptions": ["name=apparmor", "name=seccomp,profile=builtin", "name=cgroupns"]}
 INFO_V1 = dict(INFO, CgroupDriver="cgroupfs", CgroupVersion="1")
+
+
+def answer(body):
+    """An answer with body and its length, as dockerd sends it."""
+    return (b"HTTP/1.1 200 OK\r\nApi-Version: 1.47\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
 
 def chunked(body, trailers=b""):
@@ -275,9 +279,7 @@ def docker_seeds():
         vb, ib = json.dumps(v).encode(), json.dumps(i).encode()
         yield ("docker_api", name, vb + b"\n#@@ /info\n" + ib)
         # The answers to the first and second requests, split at the part mark.
-        yield ("docker_http", name, PART.join(
-            b"HTTP/1.1 200 OK\r\nApi-Version: 1.47\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body
-            for body in (vb, ib)))
+        yield ("docker_http", name, PART.join(answer(body) for body in (vb, ib)))
         yield ("docker_http", name + "-chunked", PART.join(chunked(body) for body in (vb, ib)))
     for name, trailers in [
         ("trailers-over-16k", trailer_of(TRAILER_LIMIT + 16)),

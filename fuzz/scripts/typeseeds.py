@@ -38,7 +38,7 @@ import tomllib
 
 import yaml
 
-from seeds import HOSTS, PART, REPO, host_files, multi, read
+from seeds import HOSTS, PART, REPO, answer, host_files, multi, read
 
 SEEDS = sys.argv[1] if len(sys.argv) > 1 else "/tmp/np-seeds"
 # A file's mark in a multi-file input, with the line end before it.
@@ -735,11 +735,6 @@ def main():
 
 def docker_http():
     """Each of the two answers' JSON bodies varied, the other kept as it was."""
-    head = b"HTTP/1.1 200 OK\r\nApi-Version: 1.47\r\nContent-Type: application/json\r\n"
-
-    def answer(body):
-        return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
-
     for data in seeds_of("docker_http"):
         parts = data.split(PART)
         if len(parts) != 2:
