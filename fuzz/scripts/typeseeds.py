@@ -347,6 +347,8 @@ def containerd_nested():
                     yield two_files(toml_doc(main).rstrip("\n"), toml_doc(other))
 
 
+# The CRI plugin's section in a version 1 and a version 2 file, what migrate.rs moves from.
+OLD_CRI_SECTIONS = ((1, "cri"), (2, "io.containerd.grpc.v1.cri"))
 # The parts of a version 1 or 2 CRI section that migrate.rs reads, each a table (with what
 # it moves), another table, a scalar, or absent; and the version 3 sections it moves them
 # to, already there as a table holding the same keys, or as a scalar.
@@ -382,7 +384,7 @@ def containerd_migrations():
     full = {k: v[0] for k, v in CRI_PARTS.items()}
     sections = [full] + [{**full, k: v} for k, vs in CRI_PARTS.items() for v in vs[1:]]
     names = "[" + ", ".join(PLUGIN_NAMES + NOT_NAMES) + "]"
-    for version, cri in ((1, "cri"), (2, "io.containerd.grpc.v1.cri")):
+    for version, cri in OLD_CRI_SECTIONS:
         plugin_sets = [{cri: cri_section(s)} for s in sections] + [{cri: "1"}]
         plugin_sets += [{cri: cri_section(full), target: v}
                         for target, vs in CRI_TARGETS.items() for v in vs]
@@ -410,7 +412,7 @@ def containerd_clones():
     """Version 1 and 2 CRI sections with every key the migration copies set to each type,
     alone and imported by a version 3 file."""
     for value in CLONED_VALUES:
-        for version, cri in ((1, "cri"), (2, "io.containerd.grpc.v1.cri")):
+        for version, cri in OLD_CRI_SECTIONS:
             doc = (f"version = {version}\n[plugins.{json.dumps(cri)}]\n"
                    + "".join(f"{key} = {value}\n" for key in (
                        "sandbox_image", "registry", "image_decryption",
