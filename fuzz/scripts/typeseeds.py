@@ -4,10 +4,12 @@ deserialize a config or an API answer, every key of every seed set to a value of
 and of every spelling the format has, and every table given as an array; and for containerd,
 arrays merged from an imported file (containerd_merges), arrays nested in arrays
 (containerd_nested), old CRI sections of every shape to migrate (containerd_migrations) and
-tables of many keys (containerd_big_tables); for daemon_json, exec-opts around each kind of
-white space (daemon_exec_opts), objects of many keys (daemon_big_objects),
-cri-docker.service's ExecStart (docker_units), and the node's files that the docker group's
-dependencies (system, cgroups) and the group itself read (daemon_node).
+tables of many keys (containerd_big_tables); for kubelet_config, keys in each of YAML's forms
+at each place a key is read, alone, merged and in duplicate pairs (kubelet_keys); for
+daemon_json, exec-opts around each kind of white space (daemon_exec_opts), objects of many
+keys (daemon_big_objects), cri-docker.service's ExecStart (docker_units), and the node's
+files that the docker group's dependencies (system, cgroups) and the group itself read
+(daemon_node).
 
 Why: what the long runs of crio_config still found, named by newfuncs.py from their NEW_PC
 lines, was the deserializers serde derives for the crate's types meeting a value of the wrong
@@ -29,6 +31,7 @@ Needs PyYAML (Debian's python3-yaml) to read the kubelet seeds.
 
 Usage: fuzz/scripts/typeseeds.py [SEEDS]   (default /tmp/np-seeds; run seeds.py SEEDS first)
 """
+import base64
 import json
 import os
 import random
@@ -47,7 +50,7 @@ BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 # The names this script gives its seeds, which it does not vary again when run twice.
-OURS = ("type-", "merge-", "shape-", "opts-", "node-")
+OURS = ("type-", "merge-", "shape-", "opts-", "node-", "key-")
 
 
 class Raw(str):
@@ -707,6 +710,89 @@ def daemon_node():
         yield node_files((f"{service}.d", b""))
 
 
+# kubelet_config's keys in each of YAML's forms. What its runs 3 and 4 still found, one edge
+# per doubling of executions, was serde-saphyr's code for keys: keys compared for duplicates
+# by their fingerprint (a tag, a quoting, an alias against a plain key), an alias in a key,
+# a tagged key (`!!binary`), an error in a key of KubeletDoc, and the keys of a mapping
+# inside an ignored value. Each form at each place a key is read, and each pair of forms of
+# one name in one mapping (duplicates of every kind), is a finite set; written out, it is in
+# the corpus from the start (hardening.md, Session 19).
+KEY_NAME_FORMS = ["{n}", "'{n}'", '"{n}"', '"\\u{o:04x}{r}"', "!!str {n}",
+                  "!<tag:yaml.org,2002:str> {n}", "!local {n}", "!!binary {b64}", "&k {n}",
+                  "*k", "? {n}", "? !!str {n}"]
+# Keys that are not the name: null, empty, numbers (a legacy octal too), bools, collections,
+# other tags, an alias to nothing, an alias to a collection, invalid base64.
+KEY_OTHER_FORMS = ["~", "null", "''", "1", "017", "0o17", "0x1f", "true", "1.5", "[a]",
+                   "{a: 1}", "!!int 1", "!!null ''", "!!binary '@@'", "*undefined", "*c",
+                   "? [a, b]", "? {a: 1}", "? |\n  block", "[*v]", "&k [a]"]
+# A merge key's values: an alias to a mapping holding the name, a list of them (the same one
+# twice too), a mapping, one that merges again, one with the name twice, one holding the
+# nested struct, empty ones, and values a merge cannot take. The forms of the name as the
+# key of a merged mapping are added to these.
+MERGE_VALUES = ["*m", "[*m, {{{n}: b}}]", "[*m, *m]", "{{{n}: b}}", "{{<<: *m}}",
+                "{{<<: {{{n}: c}}, {n}: b}}", "{{{n}: a, {n}: b}}",
+                "{{memorySwap: {{swapBehavior: a}}}}", "&n {{{n}: b}}", "{{}}", "[]", "[{{}}]",
+                "1", "*v", "[1]", "*c", "~", "[*m, 1]", "[*undefined]"]
+KEY_VALUES = ["systemd", "[a]", "*v", "{swapBehavior: a}"]
+# Where a key is read, and the field name read there (an ignored mapping has none: any): at
+# the top a string field and the nested struct's.
+KEY_PLACES = [("top", "cgroupDriver"), ("top", "memorySwap"), ("memorySwap", "swapBehavior"),
+              ("ignored", "cgroupDriver"), ("ignored list", "cgroupDriver"),
+              ("flow", "swapBehavior")]
+
+
+def key_forms(name):
+    b64 = base64.b64encode(name.encode()).decode()
+    return [f.format(n=name, o=ord(name[0]), r=name[1:], b64=b64) for f in KEY_NAME_FORMS]
+
+
+def key_entry(key, value, flow):
+    """One mapping entry: an alias key needs a space before its colon (a colon can be part
+    of an anchor's name), an explicit key (`? `) its value on a line of its own."""
+    if flow:
+        return f"{key.replace(chr(10), ' ')} : {value}"
+    if key.startswith("? "):
+        return f"{key}\n: {value}\n"
+    return f"{key}{' :' if key.startswith('*') else ':'} {value}\n"
+
+
+def key_document(place, name, entries):
+    """A KubeletConfiguration with the anchors the forms use (v a scalar, m a mapping of the
+    name, c a list) and entries, [(key, value)], in the mapping at place."""
+    head = (f"kind: KubeletConfiguration\nanchors: [&v systemd, &m {{{name}: cgroupfs}}, "
+            "&c [a]]\n")
+    if place == "flow":
+        return head + "memorySwap: {" + ", ".join(
+            key_entry(k, v, True) for k, v in entries) + "}\n"
+    body = "".join(key_entry(k, v, False) for k, v in entries)
+    if place == "top":
+        return head + body
+    body = "".join("  " + line + "\n" for line in body.splitlines())
+    if place == "ignored list":
+        return head + "extra:\n-\n" + body
+    return head + ("memorySwap" if place == "memorySwap" else "extra") + ":\n" + body
+
+
+def kubelet_keys():
+    for place, name in KEY_PLACES:
+        forms = key_forms(name)
+        for key in forms + KEY_OTHER_FORMS:
+            for value in KEY_VALUES:
+                yield key_document(place, name, [(key, value)])
+        merged = [value.format(n=name) for value in MERGE_VALUES]
+        merged += ["{" + key_entry(key, "b", True) + "}" for key in forms]
+        for value in merged:
+            yield key_document(place, name, [("<<", value)])
+            yield key_document(place, name, [(name, "a"), ("<<", value)])
+        # Each pair of forms of the name, in both orders (an alias before its anchor is an
+        # error of its own), and each other form twice: duplicates of every kind.
+        for first in forms:
+            for second in forms:
+                yield key_document(place, name, [(first, "a"), (second, "b")])
+        for key in KEY_OTHER_FORMS:
+            yield key_document(place, name, [(key, "a"), (key, "b")])
+
+
 def main():
     toml_docs = {t: list(parsed(t, tomllib.loads)) for t in ("containerd_config", "crio_config")}
     counts = {t: toml_target(t, docs) for t, docs in toml_docs.items()}
@@ -724,6 +810,8 @@ def main():
     shapes = write("containerd_config", (*containerd_nested(), *containerd_migrations(),
                                          *containerd_big_tables(), *containerd_clones()),
                    prefix="shape-")
+    keys = write("kubelet_config", (d.encode() for d in kubelet_keys()), prefix="key-")
+    print(f"kubelet_config: {keys} seeds of keys in each of YAML's forms")
     print(f"containerd_config: {merges} seeds of imported files' arrays")
     print(f"containerd_config: {shapes} seeds of nested arrays, CRI sections to migrate "
           "and big tables")
