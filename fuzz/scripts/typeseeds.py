@@ -5,7 +5,8 @@ and of every spelling the format has, and every table given as an array; and for
 arrays merged from an imported file (containerd_merges), arrays nested in arrays
 (containerd_nested), old CRI sections of every shape to migrate (containerd_migrations) and
 tables of many keys (containerd_big_tables); for kubelet_config, keys in each of YAML's forms
-at each place a key is read, alone, merged and in duplicate pairs (kubelet_keys); for
+at each place a key is read, alone, merged and in duplicate pairs (kubelet_keys), and its
+corpus nested in a struct and an ignored value (kubelet_nested); for
 daemon_json, exec-opts around each kind of white space (daemon_exec_opts), objects of many
 keys (daemon_big_objects), cri-docker.service's ExecStart (docker_units), and the node's
 files that the docker group's dependencies (system, cgroups) and the group itself read
@@ -36,6 +37,7 @@ import json
 import os
 import random
 import re
+import subprocess
 import sys
 import tomllib
 
@@ -50,7 +52,7 @@ BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 # The names this script gives its seeds, which it does not vary again when run twice.
-OURS = ("type-", "merge-", "shape-", "opts-", "node-", "key-")
+OURS = ("type-", "merge-", "shape-", "opts-", "node-", "key-", "nest-")
 
 
 class Raw(str):
@@ -793,6 +795,44 @@ def kubelet_keys():
             yield key_document(place, name, [(key, "a"), (key, "b")])
 
 
+# The commit of kubelet_config's corpus that kubelet_nested nests: its run 4 merged. Pinned,
+# so that the seeds stay the same while later runs add to the corpus.
+KUBELET_CORPUS_AT = "816dc75af997403d076cb7a15f36619412f8b899"
+
+
+def committed_at(commit, target):
+    """The inputs of a target's corpus as committed at commit, in name order."""
+    folder = f"fuzz/corpus/{target}/"
+    names = subprocess.run(["git", "-C", REPO, "ls-tree", "--name-only", commit, folder],
+                           capture_output=True, check=True, text=True).stdout.split()
+    blobs = subprocess.run(["git", "-C", REPO, "cat-file", "--batch"], check=True,
+                           input="".join(f"{commit}:{name}\n" for name in names).encode(),
+                           capture_output=True).stdout
+    # Each blob is a header line (`<id> blob <size>`), its bytes and a line end.
+    at = 0
+    while at < len(blobs):
+        header_end = blobs.index(b"\n", at)
+        size = int(blobs[at:header_end].split()[2])
+        yield blobs[header_end + 1:header_end + 1 + size]
+        at = header_end + 1 + size + 1
+
+
+def kubelet_nested():
+    """Each input of kubelet_config's pinned corpus with its config file nested, indented,
+    under memorySwap and under an ignored key. serde derives a visitor per struct, and serde-
+    saphyr's key code is generic over it, so the runs' work on KubeletDoc's keys (52 million
+    executions) is code of its own in MemorySwap's and IgnoredAny's, which their run 5 was
+    finding one path at a time (hardening.md, Session 19)."""
+    for data in committed_at(KUBELET_CORPUS_AT, "kubelet_config"):
+        config = first_file(data)
+        rest = data[len(config):]
+        body = b"".join(b"  " + line for line in config.splitlines(keepends=True))
+        if not body.endswith(b"\n"):
+            body += b"\n"
+        for key in (b"memorySwap", b"extra"):
+            yield b"kind: KubeletConfiguration\n" + key + b":\n" + body + rest
+
+
 def main():
     toml_docs = {t: list(parsed(t, tomllib.loads)) for t in ("containerd_config", "crio_config")}
     counts = {t: toml_target(t, docs) for t, docs in toml_docs.items()}
@@ -812,6 +852,9 @@ def main():
                    prefix="shape-")
     keys = write("kubelet_config", (d.encode() for d in kubelet_keys()), prefix="key-")
     print(f"kubelet_config: {keys} seeds of keys in each of YAML's forms")
+    nested = write("kubelet_config", kubelet_nested(), prefix="nest-")
+    print(f"kubelet_config: {nested} seeds of its corpus nested in a struct and an ignored "
+          "value")
     print(f"containerd_config: {merges} seeds of imported files' arrays")
     print(f"containerd_config: {shapes} seeds of nested arrays, CRI sections to migrate "
           "and big tables")
