@@ -6,10 +6,10 @@ arrays merged from an imported file (containerd_merges), arrays nested in arrays
 (containerd_nested), old CRI sections of every shape to migrate (containerd_migrations) and
 tables of many keys (containerd_big_tables); for kubelet_config, keys in each of YAML's forms
 at each place a key is read, alone, merged and in duplicate pairs (kubelet_keys), and its
-corpus nested in a struct and an ignored value (kubelet_nested); for
-daemon_json, exec-opts around each kind of white space (daemon_exec_opts), objects of many
-keys (daemon_big_objects), cri-docker.service's ExecStart (docker_units), and the node's
-files that the docker group's dependencies (system, cgroups) and the group itself read
+corpus nested in a struct and an ignored value (kubelet_nested); for daemon_json, exec-opts
+around each kind of white space (daemon_exec_opts), objects of many keys
+(daemon_big_objects), cri-docker.service's ExecStart (docker_units), and the node's files
+that the docker group's dependencies (system, cgroups) and the group itself read
 (daemon_node).
 
 Why: what the long runs of crio_config still found, named by newfuncs.py from their NEW_PC
@@ -28,7 +28,8 @@ MERGE_LEN) keeps it; the top-level keys that decide how the rest is read (contai
 `version`, the kubelet's `apiVersion` and `kind`) are kept from the seed. For docker_http one
 of the two answers' bodies is varied and the other kept.
 
-Needs PyYAML (Debian's python3-yaml) to read the kubelet seeds.
+Needs PyYAML (Debian's python3-yaml) to read the kubelet seeds, and the repository's git
+history: kubelet_nested reads kubelet_config's corpus as committed at KUBELET_CORPUS_AT.
 
 Usage: fuzz/scripts/typeseeds.py [SEEDS]   (default /tmp/np-seeds; run seeds.py SEEDS first)
 """
@@ -820,7 +821,7 @@ def committed_at(commit, target):
 def kubelet_nested():
     """Each input of kubelet_config's pinned corpus with its config file nested, indented,
     under memorySwap and under an ignored key. serde derives a visitor per struct, and serde-
-    saphyr's key code is generic over it, so the runs' work on KubeletDoc's keys (52 million
+    saphyr's key code is generic over it, so the runs' work on KubeletDoc's keys (58 million
     executions) is code of its own in MemorySwap's and IgnoredAny's, which their run 5 was
     finding one path at a time (hardening.md, Session 19)."""
     for data in committed_at(KUBELET_CORPUS_AT, "kubelet_config"):
