@@ -720,9 +720,6 @@ def daemon_node():
 # inside an ignored value. Each form at each place a key is read, and each pair of forms of
 # one name in one mapping (duplicates of every kind), is a finite set; written out, it is in
 # the corpus from the start (hardening.md, Session 19).
-KEY_NAME_FORMS = ["{n}", "'{n}'", '"{n}"', '"\\u{o:04x}{r}"', "!!str {n}",
-                  "!<tag:yaml.org,2002:str> {n}", "!local {n}", "!!binary {b64}", "&k {n}",
-                  "*k", "? {n}", "? !!str {n}"]
 # Keys that are not the name: null, empty, numbers (a legacy octal too), bools, collections,
 # other tags, an alias to nothing, an alias to a collection, invalid base64.
 KEY_OTHER_FORMS = ["~", "null", "''", "1", "017", "0o17", "0x1f", "true", "1.5", "[a]",
@@ -745,8 +742,13 @@ KEY_PLACES = [("top", "cgroupDriver"), ("top", "memorySwap"), ("memorySwap", "sw
 
 
 def key_forms(name):
+    """name as a key in each of YAML's forms: plain, quoted both ways, escaped (quoted's
+    Escaped), tagged (`!!str`, a verbatim tag, a local tag, `!!binary` of its bytes),
+    anchored (&k), the alias to that anchor, and explicit (`? `), plain and tagged."""
     b64 = base64.b64encode(name.encode()).decode()
-    return [f.format(n=name, o=ord(name[0]), r=name[1:], b64=b64) for f in KEY_NAME_FORMS]
+    return [name, f"'{name}'", quoted(name), quoted(Escaped(name)), f"!!str {name}",
+            f"!<tag:yaml.org,2002:str> {name}", f"!local {name}", f"!!binary {b64}",
+            f"&k {name}", "*k", f"? {name}", f"? !!str {name}"]
 
 
 def key_entry(key, value, flow):
