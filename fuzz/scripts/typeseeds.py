@@ -628,11 +628,10 @@ def broken(path):
     yield (f"{path}/x", b"")
 
 
-def committed(target):
-    """The inputs of a target's committed corpus (fuzz/corpus/<target>), in name order."""
-    folder = os.path.join(REPO, "fuzz", "corpus", target)
-    for name in sorted(os.listdir(folder)):
-        yield read(os.path.join(folder, name))
+# The commit of the cgroup targets' corpora that daemon_node gives daemon_json: the last
+# to change them (their campaigns had plateaued). Pinned, like KUBELET_CORPUS_AT, so that
+# the seeds do not change if those corpora ever do.
+CGROUP_CORPORA_AT = "5ef471f0c040049844cf0e83635b2d74e1b34e7b"
 
 
 def daemon_node():
@@ -684,11 +683,11 @@ def daemon_node():
                              ("/proc/mounts", data))
     # The cgroup targets' seeds, and their committed corpora: what their campaigns found in
     # the cgroup gatherer until they plateaued (on the same code), given to daemon_json at once.
-    for data in [*mounts, *committed("proc_mounts")]:
+    for data in [*mounts, *committed_at(CGROUP_CORPORA_AT, "proc_mounts")]:
         yield node_files(("/proc/mounts", data))
-    for data in [*seeds_of("mountinfo"), *committed("mountinfo")]:
+    for data in [*seeds_of("mountinfo"), *committed_at(CGROUP_CORPORA_AT, "mountinfo")]:
         yield node_files(("/proc/mounts", ABSENT), ("/proc/self/mountinfo", data))
-    for data in [*seeds_of("proc_cgroups"), *committed("proc_cgroups")]:
+    for data in [*seeds_of("proc_cgroups"), *committed_at(CGROUP_CORPORA_AT, "proc_cgroups")]:
         yield node_files(("/proc/mounts", V1_MOUNTS), ("/proc/cgroups", data))
     for file in broken("/proc/mounts"):
         yield node_files(file)
