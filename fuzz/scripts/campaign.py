@@ -76,6 +76,15 @@ def targets():
     return sorted(n[:-3] for n in names if n.endswith(".rs"))
 
 
+LOAD_BASE = "=== load base "  # the line fuzz() writes in the log after INITED
+
+
+def logged_load_base(line):
+    # The load base a LOAD_BASE line of a log gives, or None if it was not known.
+    value = line.split()[-1]
+    return int(value, 16) if value.startswith("0x") else None
+
+
 def load_base(pid, binary):
     # Where the (position-independent) fuzzer was loaded: without a sanitizer runtime
     # libFuzzer prints NEW_FUNC as bare addresses, which newfuncs.py names with this.
@@ -191,7 +200,7 @@ def fuzz(target, args, scratch, say):
         n, c, f = int(m.group(1)), int(m.group(3)), int(m.group(4))
         if m.group(2) == "INITED":
             started = now
-            log.write(f"=== load base {load_base(proc.pid, binary)}\n")
+            log.write(f"{LOAD_BASE}{load_base(proc.pid, binary)}\n")
         elif started is not None:
             if cov is not None and c > cov:
                 last_cov = n

@@ -19,7 +19,7 @@ import re
 import subprocess
 import sys
 
-from campaign import BIN  # where campaign.py builds the fuzzers
+from campaign import BIN, LOAD_BASE, logged_load_base
 
 NEW = re.compile(r"(NEW_FUNC)\[\d+/\d+\]: (0x[0-9a-f]+)|(NEW_PC): (0x[0-9a-f]+)")
 # Paths down to what says where the code comes from: a crate of the registry, std, or ours.
@@ -50,9 +50,8 @@ def main():
     for line in open(log, errors="replace"):
         if line.startswith("=== campaign"):
             run, base = run + 1, None
-        elif line.startswith("=== load base "):
-            value = line.split()[-1]
-            base = int(value, 16) if value.startswith("0x") else None
+        elif line.startswith(LOAD_BASE):
+            base = logged_load_base(line)
         else:
             m = NEW.search(line)
             if not m:
