@@ -13,10 +13,11 @@ A log may hold several sessions of one binary (runs from the same seeds, concate
 edge a later session finds that an earlier one had found (the same NEW_PC, at the same offset
 from the load base campaign.py logs) is not new: it is counted under the table as found
 again. So the sessions of a log must have run one binary (a rebuild moves the code), and a
-log whose sessions loaded different numbers of edges is refused. Some edges depend on the process, not the input (hash tables seeded at
-random: hardening.md, session 19), and every new process finds them again early; counted as
-new, they would put the last new edge at the start of the latest session, which then could
-never plateau unless it ran as long as all before it together. An edge covered only at an
+log whose sessions loaded different numbers of edges is refused. Some edges depend on the
+process, not the input (hash tables seeded at random: hardening.md, session 19), and every
+new process finds them again early; counted as new, they would put the last new edge at the
+start of the latest session, which then could never plateau unless it ran as long as all
+before it together. An edge covered only at an
 earlier session's start-up was never printed, so it still counts as new: this can only
 delay a plateau, never declare one early.
 
