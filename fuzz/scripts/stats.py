@@ -17,9 +17,8 @@ log whose sessions loaded different numbers of edges is refused. Some edges depe
 process, not the input (hash tables seeded at random: hardening.md, session 19), and every
 new process finds them again early; counted as new, they would put the last new edge at the
 start of the latest session, which then could never plateau unless it ran as long as all
-before it together. An edge covered only at an
-earlier session's start-up was never printed, so it still counts as new: this can only
-delay a plateau, never declare one early.
+before it together. An edge covered only at an earlier session's start-up was never
+printed, so it still counts as new: this can only delay a plateau, never declare one early.
 
 With --doublings it prints, instead of the table, the edges each target found in each
 doubling of its executions (from the first million): a target whose coverage grows with the
