@@ -21,7 +21,9 @@ Do not stop the fuzzers (SIGSTOP) while they run, to benchmark or otherwise: lib
 as a hang (a "timeout" crash that ends that fuzzer's run) or a slow unit.
 
 One target for a fixed time is `--min S --max S TARGET`; `--seeds DIR` adds the seeds that
-seeds.py writes to each target's starting inputs.
+seeds.py writes to each target's starting inputs. Two runs of one target at once (a core
+each) need a --scratch and --logs of their own and --no-merge, and then one merge of both
+scratch copies (hardening.md, session 23).
 
 Usage (from anywhere): fuzz/scripts/campaign.py [--jobs 2] [--min 120] [--max 480]
                        [--min-execs N] [--features]
@@ -30,6 +32,7 @@ Usage (from anywhere): fuzz/scripts/campaign.py [--jobs 2] [--min 120] [--max 48
 """
 import argparse
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -77,6 +80,14 @@ def targets():
 
 
 LOAD_BASE = "=== load base "  # the line fuzz() writes in the log after INITED
+# The line fuzz() writes after its first: which binary ran, so that stats.py can refuse to
+# compare the edges of different builds (a rebuild on another machine need not be the same).
+BINARY_SHA256 = "=== binary sha256 "
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def logged_load_base(line):
@@ -135,6 +146,7 @@ def fuzz(target, args, scratch, say):
     log.write(f"=== campaign {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} "
               f"min {args.min} s max {args.max} s min-execs {args.min_execs}"
               f" dict {' + '.join(names) or 'none'}\n")
+    log.write(f"{BINARY_SHA256}{sha256(binary)}\n")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             errors="replace")
     started = None

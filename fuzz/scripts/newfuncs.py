@@ -12,8 +12,10 @@ it in fuzz/target/own/x86_64-unknown-linux-gnu/release/<target>; a rebuild of ch
 moves the functions).
 
 Usage: fuzz/scripts/newfuncs.py LOG [BIN]   (BIN defaults to campaign.py's build of the target
-                                             the log is named for)
+                                             the log is named for: <target>.log, or
+                                             <target>/run-N.log.gz as in fuzz/logs)
 """
+import gzip
 import os
 import re
 import subprocess
@@ -42,12 +44,17 @@ def main():
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__.split("\n\n")[-1].strip())
     log = sys.argv[1]
-    target = os.path.basename(log).rsplit(".", 1)[0]
+    name = os.path.basename(log)
+    if name.startswith("run-"):
+        target = os.path.basename(os.path.dirname(os.path.abspath(log)))
+    else:
+        target = name.split(".", 1)[0]
     binary = sys.argv[2] if len(sys.argv) == 3 else os.path.join(BIN, target)
     if not os.path.isfile(binary):
         sys.exit(f"newfuncs.py: no binary {binary} (name it as the second argument)")
     run, base, found, unknown = 0, None, [], 0
-    for line in open(log, errors="replace"):
+    opener = gzip.open if log.endswith(".gz") else open
+    for line in opener(log, "rt", errors="replace"):
         if line.startswith("=== campaign"):
             run, base = run + 1, None
         elif line.startswith(LOAD_BASE):
