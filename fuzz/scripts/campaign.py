@@ -32,6 +32,7 @@ Usage (from anywhere): fuzz/scripts/campaign.py [--jobs 2] [--min 120] [--max 48
 """
 import argparse
 import fcntl
+import gzip
 import hashlib
 import os
 import re
@@ -88,6 +89,13 @@ BINARY_SHA256 = "=== binary sha256 "
 def sha256(path):
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def log_lines(path):
+    """The lines of a log as this script writes it, or gzipped as fuzz/logs keeps it."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", errors="replace") as f:
+        yield from f
 
 
 def logged_load_base(line):

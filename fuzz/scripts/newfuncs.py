@@ -15,13 +15,12 @@ Usage: fuzz/scripts/newfuncs.py LOG [BIN]   (BIN defaults to campaign.py's build
                                              the log is named for: <target>.log, or
                                              <target>/run-N.log.gz as in fuzz/logs)
 """
-import gzip
 import os
 import re
 import subprocess
 import sys
 
-from campaign import BIN, LOAD_BASE, logged_load_base
+from campaign import BIN, LOAD_BASE, log_lines, logged_load_base
 
 NEW = re.compile(r"(NEW_FUNC)\[\d+/\d+\]: (0x[0-9a-f]+)|(NEW_PC): (0x[0-9a-f]+)")
 # Paths down to what says where the code comes from: a crate of the registry, std, or ours.
@@ -53,8 +52,7 @@ def main():
     if not os.path.isfile(binary):
         sys.exit(f"newfuncs.py: no binary {binary} (name it as the second argument)")
     run, base, found, unknown = 0, None, [], 0
-    opener = gzip.open if log.endswith(".gz") else open
-    for line in opener(log, "rt", errors="replace"):
+    for line in log_lines(log):
         if line.startswith("=== campaign"):
             run, base = run + 1, None
         elif line.startswith(LOAD_BASE):

@@ -40,12 +40,11 @@ where its last one was is known.
 
 Usage: fuzz/scripts/stats.py [--features | --doublings] [LOGS]   (default /tmp/np-campaign/logs)
 """
-import gzip
 import os
 import re
 import sys
 
-from campaign import BINARY_SHA256, LOAD_BASE, logged_load_base
+from campaign import BINARY_SHA256, LOAD_BASE, log_lines, logged_load_base
 
 args = sys.argv[1:]
 features = "--features" in args
@@ -115,9 +114,7 @@ def sources(logs):
 
 def lines(paths):
     for path in paths:
-        opener = gzip.open if path.endswith(".gz") else open
-        with opener(path, "rt", errors="replace") as f:
-            yield from f
+        yield from log_lines(path)
 
 
 def print_doublings(target, total, grew, recorded, recorded_last):
@@ -176,11 +173,11 @@ for target, paths, prior in sources(logs):
         elif line.startswith(LOAD_BASE):
             base = logged_load_base(line)
         elif line.startswith(BINARY_SHA256):
-            binary = binary or line.split()[-1]
-            if line.split()[-1] != binary:
+            digest = line.split()[-1]
+            binary = binary or digest
+            if digest != binary:
                 sys.exit(f"stats.py: the logs of {target} hold sessions of different binaries "
-                         f"(SHA-256 {binary} and {line.split()[-1]}), whose edges cannot be "
-                         "compared")
+                         f"(SHA-256 {binary} and {digest}), whose edges cannot be compared")
         loaded = edges_re.match(line)
         if loaded:
             edges = edges or loaded.group(1)
